@@ -1,0 +1,2 @@
+// Deterministic simulator and real-process fixtures for tests.
+import Transport

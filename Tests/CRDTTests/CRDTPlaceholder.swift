@@ -1,0 +1,4 @@
+import Testing
+@testable import CRDT
+
+@Test func CRDTLinks() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import Gossip
+
+@Test func GossipLinks() {}

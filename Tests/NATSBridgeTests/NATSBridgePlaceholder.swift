@@ -1,0 +1,4 @@
+import Testing
+@testable import NATSBridge
+
+@Test func NATSBridgeLinks() {}

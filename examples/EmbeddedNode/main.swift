@@ -1,0 +1,2 @@
+import NodeAgent
+print("embedded node example")
