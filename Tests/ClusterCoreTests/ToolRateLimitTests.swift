@@ -97,6 +97,8 @@ import Testing
             clock.advance(.milliseconds(1))
         }
         #expect(router.stats().byTool["x"]?.completed == 5000)
+        // Buckets that refilled completely are dropped once there are many.
+        #expect(router.rateLimitBucketCount <= 4096)
     }
 
     @Test func rateLimitCodableInMilliseconds() throws {

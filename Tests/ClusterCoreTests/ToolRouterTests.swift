@@ -182,6 +182,7 @@ import Testing
         } catch let ToolError.failed(tool, message) {
             #expect(tool == "count")
             #expect(message.contains("output schema"))
+            #expect(message.contains("expected integer, got string"))
         }
     }
 
@@ -218,6 +219,20 @@ import Testing
         await #expect(throws: ToolError.timedOut(tool: "stuck")) {
             try await router.invoke("stuck", arguments: .null, caller: caller)
         }
+    }
+
+    @Test func handlerThrowingToolErrorsIsAFailureOfTheOuterTool() async throws {
+        let events = EventBus()
+        let sub = events.subscribe("tool.failed")
+        let router = ToolRouter(events: events)
+        try router.register(ToolDefinition(name: "outer", timeout: .seconds(60)) { _, _ in
+            throw ToolError.timedOut(tool: "inner")
+        })
+        await #expect(throws: ToolError.failed(tool: "outer", message: #"tool "inner" timed out"#)) {
+            try await router.invoke("outer", arguments: .null, caller: caller)
+        }
+        #expect(await drainToolEvents(sub).first?.data["reason"] == "handler-error")
+        #expect(router.stats().byTool["outer"]?.timedOut == 0)
     }
 
     @Test func fastHandlerBeatsItsTimeout() async throws {

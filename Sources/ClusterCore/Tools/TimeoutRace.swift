@@ -11,7 +11,10 @@ final class TimeoutRace: Sendable {
 
     private let state = Mutex(State())
 
-    static func run(timeout: Duration, tool: String,
+    /// Thrown when the deadline wins; private so that no handler error can be mistaken for it.
+    struct Expired: Error {}
+
+    static func run(timeout: Duration,
                     _ body: @escaping @Sendable () async throws -> JSONValue) async throws -> JSONValue {
         let race = TimeoutRace()
         return try await withTaskCancellationHandler {
@@ -23,7 +26,7 @@ final class TimeoutRace: Sendable {
                 race.add(Task {
                     do {
                         try await Task.sleep(for: timeout)
-                        race.finish(.failure(ToolError.timedOut(tool: tool)))
+                        race.finish(.failure(Expired()))
                     } catch {
                         // Cancelled: the handler finished first.
                     }

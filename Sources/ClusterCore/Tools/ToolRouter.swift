@@ -24,6 +24,9 @@ public final class ToolRouter: Sendable {
         var byTool: [String: ToolUsage] = [:]
         var byToolAndAgent: [String: [String: ToolUsage]] = [:]
         var notFound: UInt64 = 0
+        /// Bucket count at which full buckets are next dropped; doubles when pruning frees little,
+        /// so that many active agents do not make every call scan the map.
+        var pruneAt = ToolRouter.bucketPruneThreshold
 
         mutating func record(_ tool: String, _ agent: String, _ update: (inout ToolUsage) -> Void) {
             update(&byTool[tool, default: ToolUsage()])
@@ -37,7 +40,7 @@ public final class ToolRouter: Sendable {
     private let clock: @Sendable () -> ContinuousClock.Instant
 
     /// Buckets are pruned (full ones dropped) when their number passes this, bounding memory.
-    private static let bucketPruneThreshold = 4096
+    fileprivate static let bucketPruneThreshold = 4096
 
     /// `clock` reads the time for rate limits and durations; tests inject one they move by hand.
     /// Timeouts run on real time.
@@ -84,7 +87,7 @@ public final class ToolRouter: Sendable {
         state.withLock { Array($0.tools.values) }.sorted { $0.name < $1.name }
     }
 
-    /// Names of the tools `caller` may call now (allowlist, permission and side effects; not rate limits).
+    /// The tools `caller` may call now (allowlist, permission and side effects; not rate limits).
     public func tools(availableTo caller: ToolCaller) -> [ToolDefinition] {
         tools.filter { Self.refusal(of: $0, for: caller) == nil }
     }
@@ -109,11 +112,13 @@ public final class ToolRouter: Sendable {
                 let key = BucketKey(tool: name, agent: caller.agent)
                 var bucket = s.buckets[key] ?? TokenBucket(limit: limit, now: now)
                 let wait = bucket.take(limit: limit, now: now)
-                if s.buckets.count >= Self.bucketPruneThreshold, s.buckets[key] == nil {
+                if s.buckets.count >= s.pruneAt, s.buckets[key] == nil {
+                    let tools = s.tools
                     s.buckets = s.buckets.filter { entry in
-                        guard let l = s.tools[entry.key.tool]?.rateLimit else { return false }
+                        guard let l = tools[entry.key.tool]?.rateLimit else { return false }
                         return !entry.value.isFull(limit: l, now: now)
                     }
+                    s.pruneAt = max(Self.bucketPruneThreshold, s.buckets.count * 2)
                 }
                 s.buckets[key] = bucket
                 if let wait {
@@ -146,29 +151,36 @@ public final class ToolRouter: Sendable {
                     data: .object(Self.eventData(tool: name, caller: caller, callID: callID)))
         let invocation = ToolInvocation(caller: caller, callID: callID)
         let started = clock()
-        var outcome: Result<JSONValue, any Error>
+        var outcome: Outcome
         do {
+            let result: JSONValue
             if let timeout = tool.timeout {
                 let handler = tool.handler
-                outcome = .success(try await TimeoutRace.run(timeout: timeout, tool: name) {
-                    try await handler(arguments, invocation)
-                })
+                result = try await TimeoutRace.run(timeout: timeout) { try await handler(arguments, invocation) }
             } else {
-                outcome = .success(try await tool.handler(arguments, invocation))
+                result = try await tool.handler(arguments, invocation)
             }
+            outcome = .result(result)
+            if let schema = tool.outputSchema {
+                let violations = schema.validate(result)
+                if !violations.isEmpty {
+                    outcome = .outputInvalid(violations.map(\.description).joined(separator: "; "))
+                }
+            }
+        } catch is TimeoutRace.Expired {
+            outcome = .timedOut
+        } catch is CancellationError where Task.isCancelled {
+            // The caller gave up: report cancellation as such rather than as a tool fault.
+            outcome = .cancelled
         } catch {
-            outcome = .failure(error)
-        }
-        if case .success(let result) = outcome, let schema = tool.outputSchema {
-            let violations = schema.validate(result)
-            if !violations.isEmpty {
-                let list = violations.map(\.description).joined(separator: "; ")
-                outcome = .failure(ToolError.failed(tool: name, message: "result breaks the output schema: \(list)"))
-            }
+            outcome = .handlerError(error)
         }
         let duration = max(.zero, clock() - started)
         return try finish(outcome, tool: name, caller: caller, callID: callID, duration: duration)
     }
+
+    /// Rate-limit buckets held now (for tests of the memory bound).
+    var rateLimitBucketCount: Int { state.withLock { $0.buckets.count } }
 
     /// Usage per tool and per (tool, agent).
     public func stats() -> ToolStats {
@@ -196,40 +208,46 @@ public final class ToolRouter: Sendable {
         return nil
     }
 
-    private func finish(_ outcome: Result<JSONValue, any Error>, tool name: String, caller: ToolCaller,
+    /// How a call that got past the checks ended.
+    private enum Outcome {
+        case result(JSONValue)
+        case handlerError(any Error)
+        case timedOut
+        case outputInvalid(String)
+        case cancelled
+    }
+
+    private func finish(_ outcome: Outcome, tool name: String, caller: ToolCaller,
                         callID: UInt64, duration: Duration) throws -> JSONValue {
         var data = Self.eventData(tool: name, caller: caller, callID: callID)
         data["durationMs"] = .number(ContractsTime.milliseconds(duration))
+        let thrown: any Error
+        let reason: String
         switch outcome {
-        case .success(let result):
+        case .result(let result):
             state.withLock { $0.record(name, caller.agent) { $0.calls += 1; $0.completed += 1; $0.totalDuration += duration } }
             events.emit("tool.completed", source: Self.eventSource, data: .object(data))
             return result
-        case .failure(let error):
-            let thrown: any Error
-            let reason: String
-            if let e = error as? ToolError, case .timedOut = e {
-                thrown = e; reason = e.code
-            } else if let e = error as? ToolError, case .failed(let tool, _) = e, tool == name {
-                thrown = e; reason = "output-invalid"
-            } else if error is CancellationError, Task.isCancelled {
-                // The caller gave up: report cancellation as such rather than as a tool fault.
-                thrown = error; reason = "cancelled"
-            } else {
-                thrown = ToolError.failed(tool: name, message: String(describing: error)); reason = "handler-error"
-            }
-            let timedOut = reason == ToolError.timedOut(tool: name).code
-            state.withLock {
-                $0.record(name, caller.agent) {
-                    $0.calls += 1; $0.failures += 1; $0.totalDuration += duration
-                    if timedOut { $0.timedOut += 1 }
-                }
-            }
-            data["reason"] = .string(reason)
-            data["error"] = .string(String(describing: thrown))
-            events.emit("tool.failed", source: Self.eventSource, data: .object(data))
-            throw thrown
+        case .timedOut:
+            thrown = ToolError.timedOut(tool: name); reason = "timed-out"
+        case .outputInvalid(let list):
+            thrown = ToolError.failed(tool: name, message: "result breaks the output schema: \(list)"); reason = "output-invalid"
+        case .cancelled:
+            thrown = CancellationError(); reason = "cancelled"
+        case .handlerError(let error):
+            thrown = ToolError.failed(tool: name, message: String(describing: error)); reason = "handler-error"
         }
+        let timedOut = reason == "timed-out"
+        state.withLock {
+            $0.record(name, caller.agent) {
+                $0.calls += 1; $0.failures += 1; $0.totalDuration += duration
+                if timedOut { $0.timedOut += 1 }
+            }
+        }
+        data["reason"] = .string(reason)
+        data["error"] = .string(String(describing: thrown))
+        events.emit("tool.failed", source: Self.eventSource, data: .object(data))
+        throw thrown
     }
 
     private func deny(_ error: ToolError, tool: String, caller: ToolCaller, callID: UInt64) {
