@@ -219,14 +219,13 @@ public final class ToolRouter: Sendable {
 
     private func finish(_ outcome: Outcome, tool name: String, caller: ToolCaller,
                         callID: UInt64, duration: Duration) throws -> JSONValue {
-        var data = Self.eventData(tool: name, caller: caller, callID: callID)
-        data["durationMs"] = .number(ContractsTime.milliseconds(duration))
         let thrown: any Error
         let reason: String
         switch outcome {
         case .result(let result):
             state.withLock { $0.record(name, caller.agent) { $0.calls += 1; $0.completed += 1; $0.totalDuration += duration } }
-            events.emit("tool.completed", source: Self.eventSource, data: .object(data))
+            events.emit("tool.completed", source: Self.eventSource,
+                        data: Self.eventData(tool: name, caller: caller, callID: callID, duration: duration))
             return result
         case .timedOut:
             thrown = ToolError.timedOut(tool: name); reason = "timed-out"
@@ -244,9 +243,13 @@ public final class ToolRouter: Sendable {
                 if timedOut { $0.timedOut += 1 }
             }
         }
-        data["reason"] = .string(reason)
-        data["error"] = .string(String(describing: thrown))
-        events.emit("tool.failed", source: Self.eventSource, data: .object(data))
+        events.emit("tool.failed", source: Self.eventSource, data: {
+            var data = Self.eventData(tool: name, caller: caller, callID: callID)
+            data["durationMs"] = .number(ContractsTime.milliseconds(duration))
+            data["reason"] = .string(reason)
+            data["error"] = .string(String(describing: thrown))
+            return .object(data)
+        }())
         throw thrown
     }
 
@@ -260,6 +263,12 @@ public final class ToolRouter: Sendable {
             }
             return .object(data)
         }())
+    }
+
+    private static func eventData(tool: String, caller: ToolCaller, callID: UInt64, duration: Duration) -> JSONValue {
+        var data = eventData(tool: tool, caller: caller, callID: callID)
+        data["durationMs"] = .number(ContractsTime.milliseconds(duration))
+        return .object(data)
     }
 
     private static func eventData(tool: String, caller: ToolCaller, callID: UInt64) -> [String: JSONValue] {
