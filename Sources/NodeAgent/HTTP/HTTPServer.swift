@@ -39,6 +39,7 @@ public final class HTTPServer: Sendable {
     @discardableResult
     public func start(host: String = "127.0.0.1", port: UInt16) throws(HTTPServerError) -> UInt16 {
         let options = core.options
+        if !ListenSocket.isValidHost(host) { throw .invalidHost(host) }
         if !ListenSocket.isLoopback(host) && !options.allowRemote { throw .remoteNotAllowed(host) }
         if isRunning { throw .alreadyStarted }
         let (fd, bound) = try ListenSocket.open(host: host, port: port, backlog: 128)

@@ -17,6 +17,13 @@ enum ListenSocket {
         return false
     }
 
+    /// Whether `host` is "localhost" or a numeric IPv4/IPv6 address.
+    static func isValidHost(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return host == "localhost" || inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
     /// Opens, binds and listens; returns the descriptor and the bound port.
     static func open(host: String, port: UInt16, backlog: Int32) throws(HTTPServerError) -> (fd: Int32, port: UInt16) {
         let name = host == "localhost" ? "127.0.0.1" : host
