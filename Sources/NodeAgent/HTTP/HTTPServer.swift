@@ -54,7 +54,8 @@ public final class HTTPServer: Sendable {
             CInt(MHD_OPTION.LISTEN_SOCKET.rawValue), CInt(fd),
             CInt(MHD_OPTION.CONNECTION_LIMIT.rawValue), CUnsignedInt(max(1, options.connectionLimit)),
             CInt(MHD_OPTION.CONNECTION_TIMEOUT.rawValue), CUnsignedInt(max(0, options.idleTimeoutSeconds)),
-            CInt(MHD_OPTION.NOTIFY_COMPLETED.rawValue), unsafeBitCast(completed, to: Int.self), Int(0),
+            CInt(MHD_OPTION.NOTIFY_COMPLETED.rawValue), unsafeBitCast(completed, to: Int.self),
+            Int(bitPattern: retained.toOpaque()),
             CInt(MHD_OPTION.END.rawValue),
         ]
         let daemon = withVaList(args) { va in
@@ -75,14 +76,21 @@ public final class HTTPServer: Sendable {
         return bound
     }
 
-    /// Stops: answers in-flight requests with 503, ends open streams, closes every connection and
-    /// returns once all MHD callbacks have finished. Idempotent.
+    /// Stops: stops accepting, answers in-flight requests with 503, ends open streams, lets those
+    /// responses go out (up to `options.stopGrace`), closes every connection and returns once all MHD
+    /// callbacks have finished. Idempotent.
     public func stop() async {
         guard let (daemon, retained) = takeDaemon() else { return }
+        let listenFD = MHD_quiesce_daemon(daemon.pointer)
+        if listenFD >= 0 { close(listenFD) }
         core.beginStop()
+        let grace = core.options.stopGrace
+        let core = self.core
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             // MHD_stop_daemon joins the connection threads; keep that off Swift's cooperative pool.
             Thread.detachNewThread {
+                let deadline = ContinuousClock.now + grace
+                while core.activeRequests > 0 && ContinuousClock.now < deadline { usleep(5_000) }
                 MHD_stop_daemon(daemon.pointer)
                 done.resume()
             }

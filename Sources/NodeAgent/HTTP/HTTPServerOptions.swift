@@ -16,6 +16,10 @@ public struct HTTPServerOptions: Sendable {
     /// client fails, which is how the server notices the disconnect.
     public var streamHeartbeat: Duration = .seconds(15)
 
+    /// On stop, how long in-flight responses (503s, ending streams) get to reach their clients
+    /// before the remaining connections are closed.
+    public var stopGrace: Duration = .seconds(2)
+
     /// Default options: 1 MiB bodies, 256 connections, loopback only, no token.
     public init() {}
 }

@@ -13,6 +13,7 @@ func mhdAccess(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ 
     let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
     guard let slot = conCls.pointee else {
         conCls.pointee = Unmanaged.passRetained(RequestContext()).toOpaque()
+        core.requestStarted()
         return .YES
     }
     let context = Unmanaged<RequestContext>.fromOpaque(slot).takeUnretainedValue()
@@ -54,6 +55,7 @@ func mhdRequestCompleted(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePo
                          _ conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                          _ code: MHD_RequestTerminationCode) {
     guard let conCls, let slot = conCls.pointee else { return }
+    if let cls { Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().requestEnded() }
     Unmanaged<RequestContext>.fromOpaque(slot).release()
     conCls.pointee = nil
 }

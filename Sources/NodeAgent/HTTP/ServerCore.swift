@@ -14,7 +14,13 @@ final class ServerCore: Sendable {
         var stopping = false
         var waiting: [ObjectIdentifier: ResponseBox] = [:]
         var pumps: [ObjectIdentifier: StreamPump] = [:]
+        var activeRequests = 0
     }
+
+    /// A request began (first access-handler call) or ended (completion notification).
+    func requestStarted() { state.withLock { $0.activeRequests += 1 } }
+    func requestEnded() { state.withLock { $0.activeRequests -= 1 } }
+    var activeRequests: Int { state.withLock { $0.activeRequests } }
 
     init(options: HTTPServerOptions, handler: @escaping HTTPServer.Handler) {
         self.options = options
