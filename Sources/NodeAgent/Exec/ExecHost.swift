@@ -1,0 +1,14 @@
+import ClusterCore
+
+/// What the node provides to an exec agent: answers to its requests, and sinks for its events,
+/// logs and exit. The node implements this over its kernel.
+public protocol ExecHost: Sendable {
+    /// Answers a request from process `process`. A thrown error becomes `{"type":"reply","error":…}`.
+    func handle(_ request: ExecRequest, from process: String) async throws -> JSONValue
+    /// A fire-and-forget event from the program (`{"type":"emit","event":…,"data":…}`).
+    func emit(type: String, data: JSONValue, from process: String)
+    /// A log line: the program's `log` messages, its stderr, and node notes about it.
+    func log(_ entry: ExecLogEntry, from process: String)
+    /// The program ended; in-flight tasks have already failed. Apply `RestartPolicy.decide` here.
+    func exited(_ exit: ExecExit, process: String)
+}
