@@ -130,7 +130,40 @@ import Testing
         configuration.shutdownGrace = .milliseconds(100)
         let silent = ExecAgentProcess(processID: "p7", agent: "x", configuration: configuration, host: host)
         await #expect(throws: ExecError.readyTimeout(.milliseconds(200))) { try await silent.start() }
-        #expect(silent.exitStatus?.requested == true)
+        // It ignored shutdown but not SIGTERM: the second step of the escalation ended it.
+        #expect(silent.exitStatus == ExecExit(status: .signaled(SIGTERM), requested: true))
+    }
+
+    @Test func workingDirectoryAndEnvironment() async throws {
+        let host = RecordingExecHost()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exec-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let program = """
+        import sys, json, os, signal
+        for line in sys.stdin:
+            m = json.loads(line)
+            if m["type"] == "hello": print(json.dumps({"type": "ready"}), flush=True)
+            if m["type"] == "task":
+                blocked = signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+                out = {"cwd": os.getcwd(), "x": os.environ.get("AGENT_X"), "termBlocked": blocked,
+                       "process": None}
+                print(json.dumps({"type": "result", "id": m["id"], "output": out}), flush=True)
+            if m["type"] == "shutdown": break
+        """
+        let env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "AGENT_X": "42"]
+        let agent = ExecAgentProcess(processID: "p8", agent: "env",
+                                     configuration: ExecConfiguration(argv: ["python3", "-c", program],
+                                                                      workingDirectory: dir.path, environment: env),
+                                     host: host)
+        try await agent.start()
+        defer { if agent.pid > 0 && agent.exitStatus == nil { kill(agent.pid, SIGKILL) } }
+        let r = try await agent.runTask(id: "t1", task: "env", input: nil)
+        #expect(r.output["cwd"]?.stringValue.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+                == dir.resolvingSymlinksInPath().path)
+        #expect(r.output["x"] == "42")
+        #expect(r.output["termBlocked"] == false)
+        #expect(await agent.terminate()?.isSuccess == true)
     }
 
     @Test func restartPolicyDecisions() {

@@ -9,8 +9,8 @@ import Glibc
 ///
 /// One instance runs the program once; a restart is a new instance (see `RestartPolicy`).
 /// Stdout and stderr are read on dedicated threads; stdin writes go through a serial queue.
-/// Starting one ignores SIGPIPE process-wide so a write to a dead program fails instead of killing
-/// the node.
+/// Starting one ignores SIGPIPE in the node (process-wide) so a write to a dead program fails
+/// instead of killing the node; the program itself starts with default signal dispositions.
 public final class ExecAgentProcess: Sendable {
     /// The agent process id the program serves.
     public let processID: String
@@ -68,49 +68,36 @@ public final class ExecAgentProcess: Sendable {
         }
         guard allowed else { throw ExecError.notRunning }
         signal(SIGPIPE, SIG_IGN)
-        let process = Process()
+        let child: ChildProcess
         do {
-            process.executableURL = try Self.resolve(configuration)
+            let executable = try Self.resolve(configuration)
+            child = try ChildProcess.spawn(
+                executable: executable.path, argv: configuration.argv,
+                environment: configuration.environment ?? ProcessInfo.processInfo.environment,
+                workingDirectory: configuration.workingDirectory,
+                onExit: { [self] status in processTerminated(status) })
         } catch {
             state.withLock { $0.phase = .idle }
             throw error
         }
-        process.arguments = Array(configuration.argv.dropFirst())
-        if let dir = configuration.workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: dir) }
-        if let env = configuration.environment { process.environment = env }
-        let pipes = PipeSet()
-        process.standardInput = pipes.stdin
-        process.standardOutput = pipes.stdout
-        process.standardError = pipes.stderr
-        process.terminationHandler = { [self] p in
-            let status: ExecExit.Status = p.terminationReason == .uncaughtSignal
-                ? .signaled(p.terminationStatus) : .exited(p.terminationStatus)
-            processTerminated(status)
-        }
-        do {
-            try process.run()
-        } catch {
-            state.withLock { $0.phase = .idle }
-            throw ExecError.launchFailed("\(configuration.argv.first ?? "?"): \(error.localizedDescription)")
-        }
-        let pid = process.processIdentifier
+        let pipes = PipeSet(child: child)
         state.withLock {
-            $0.pid = pid
+            $0.pid = child.pid
             $0.pipes = pipes
         }
         let maxLine = configuration.maxLineBytes
-        let outFD = pipes.stdout.fileHandleForReading.fileDescriptor
-        let errFD = pipes.stderr.fileHandleForReading.fileDescriptor
         Thread.detachNewThread { [self] in
-            LineReader.run(fd: outFD, maxLine: maxLine, onLine: handleLine,
+            LineReader.run(fd: child.stdoutFD, maxLine: maxLine, onLine: handleLine,
                            onOverflow: { malformed(ExecProtocolError.lineTooLong(maxLine).description) })
+            close(child.stdoutFD)
             state.withLock { $0.stdoutClosed = true }
         }
         Thread.detachNewThread { [self] in
-            LineReader.run(fd: errFD, maxLine: maxLine, onLine: { line in
+            LineReader.run(fd: child.stderrFD, maxLine: maxLine, onLine: { line in
                 host.log(ExecLogEntry(level: "info", message: String(decoding: line, as: UTF8.self), source: .stderr),
                          from: processID)
             }, onOverflow: {})
+            close(child.stderrFD)
         }
         send(["type": "hello", "version": 1, "process": .string(processID), "agent": .string(agent), "config": config])
         do {
@@ -353,11 +340,12 @@ public final class ExecAgentProcess: Sendable {
             return (exit, pending, ready)
         }
         closeStdin()
-        for c in pending { c.resume(throwing: ExecError.processExited(exit)) }
-        ready?.resume(throwing: ExecError.processExited(exit))
+        // Report first, so a caller whose task fails already finds the exit with the host.
         host.log(ExecLogEntry(level: exit.requested || exit.isSuccess ? "info" : "error",
                               message: "program \(exit)", source: .node), from: processID)
         host.exited(exit, process: processID)
+        for c in pending { c.resume(throwing: ExecError.processExited(exit)) }
+        ready?.resume(throwing: ExecError.processExited(exit))
     }
 
     // MARK: - Launch helpers
@@ -380,23 +368,21 @@ public final class ExecAgentProcess: Sendable {
     }
 }
 
-/// The three pipes of one program; stdin is closed once, on the write queue.
-private final class PipeSet: @unchecked Sendable {
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    private let lock = NSLock()
-    private var open = true
+/// The program's stdin, closed once, on the write queue.
+private final class PipeSet: Sendable {
+    let stdinFD: Int32
+    private let open = Mutex(true)
 
-    var stdinFD: Int32 { stdin.fileHandleForWriting.fileDescriptor }
-    var stdinOpen: Bool { lock.withLock { open } }
+    init(child: ChildProcess) { stdinFD = child.stdinFD }
+
+    var stdinOpen: Bool { open.withLock { $0 } }
 
     func closeStdin() {
-        let wasOpen = lock.withLock { () -> Bool in
-            let was = open
-            open = false
+        let wasOpen = open.withLock { o -> Bool in
+            let was = o
+            o = false
             return was
         }
-        if wasOpen { try? stdin.fileHandleForWriting.close() }
+        if wasOpen { close(stdinFD) }
     }
 }

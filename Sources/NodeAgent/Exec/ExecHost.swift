@@ -9,6 +9,7 @@ public protocol ExecHost: Sendable {
     func emit(type: String, data: JSONValue, from process: String)
     /// A log line: the program's `log` messages, its stderr, and node notes about it.
     func log(_ entry: ExecLogEntry, from process: String)
-    /// The program ended; in-flight tasks have already failed. Apply `RestartPolicy.decide` here.
+    /// The program ended; called before its in-flight tasks fail. Apply `RestartPolicy.decide` here
+    /// (start a new `ExecAgentProcess` to restart; do not block).
     func exited(_ exit: ExecExit, process: String)
 }
