@@ -98,7 +98,7 @@ import Testing
         #expect(r.output == "ok")
         #expect(agent.malformedLineCount == 5)
         // The bad request got an error reply naming the missing field.
-        #expect(await eventually { host.logs.contains { $0.source == .program && $0.message.contains("missing field 'key'") } })
+        #expect(await eventually { host.logs.contains { $0.source == .program && $0.message.contains("memory.get: missing field 'key'") } })
         #expect(await eventually { host.logs.contains { $0.source == .stderr && $0.message == "warning on stderr" } })
         await agent.terminate()
     }
@@ -176,7 +176,7 @@ import Testing
     }
 
     @Test func requestParsingNamesFields() {
-        #expect(throws: ExecProtocolError.missingField("key", in: "request")) { try ExecRequest.parse(type: "memory.get", [:]) }
+        #expect(throws: ExecProtocolError.missingField("key", in: "memory.get")) { try ExecRequest.parse(type: "memory.get", [:]) }
         #expect(throws: ExecProtocolError.wrongType("by", expected: "number", in: "memory.incr")) {
             try ExecRequest.parse(type: "memory.incr", ["key": "k", "by": "x"])
         }

@@ -28,11 +28,11 @@ public enum ExecRequest: Sendable, Equatable {
     public static func parse(type: String, _ m: [String: JSONValue]) throws(ExecProtocolError) -> ExecRequest {
         let shared = m["shared"]?.boolValue ?? false
         switch type {
-        case "memory.get": return .memoryGet(key: try string(m, "key"), shared: shared)
+        case "memory.get": return .memoryGet(key: try string(m, "key", type), shared: shared)
         case "memory.set":
             guard let value = m["value"] else { throw .missingField("value", in: type) }
-            return .memorySet(key: try string(m, "key"), value: value, shared: shared)
-        case "memory.delete": return .memoryDelete(key: try string(m, "key"), shared: shared)
+            return .memorySet(key: try string(m, "key", type), value: value, shared: shared)
+        case "memory.delete": return .memoryDelete(key: try string(m, "key", type), shared: shared)
         case "memory.list": return .memoryList(prefix: m["prefix"]?.stringValue ?? "", shared: shared)
         case "memory.incr":
             var by = 1.0
@@ -40,17 +40,17 @@ public enum ExecRequest: Sendable, Equatable {
                 guard let d = raw.doubleValue else { throw .wrongType("by", expected: "number", in: type) }
                 by = d
             }
-            return .memoryIncr(key: try string(m, "key"), by: by, shared: shared)
-        case "tool.call": return .toolCall(name: try string(m, "name"), arguments: m["arguments"] ?? .object([:]))
-        case "publish": return .publish(channel: try string(m, "channel"), payload: m["payload"] ?? .null)
-        case "send": return .send(to: try string(m, "to"), payload: m["payload"] ?? .null)
+            return .memoryIncr(key: try string(m, "key", type), by: by, shared: shared)
+        case "tool.call": return .toolCall(name: try string(m, "name", type), arguments: m["arguments"] ?? .object([:]))
+        case "publish": return .publish(channel: try string(m, "channel", type), payload: m["payload"] ?? .null)
+        case "send": return .send(to: try string(m, "to", type), payload: m["payload"] ?? .null)
         default: throw .unknownType(type)
         }
     }
 
-    private static func string(_ m: [String: JSONValue], _ field: String) throws(ExecProtocolError) -> String {
-        guard let raw = m[field] else { throw .missingField(field, in: "request") }
-        guard let s = raw.stringValue, !s.isEmpty else { throw .wrongType(field, expected: "non-empty string", in: "request") }
+    private static func string(_ m: [String: JSONValue], _ field: String, _ type: String) throws(ExecProtocolError) -> String {
+        guard let raw = m[field] else { throw .missingField(field, in: type) }
+        guard let s = raw.stringValue, !s.isEmpty else { throw .wrongType(field, expected: "non-empty string", in: type) }
         return s
     }
 }
