@@ -142,6 +142,27 @@ private func startServer(_ options: HTTPServerOptions = HTTPServerOptions(),
         await server.stop()
     }
 
+    @Test func garbageRequestsDoNotHurtTheServer() async throws {
+        let server = try startServer()
+        let port = server.port
+        let reply = try await offPool { () -> String in
+            let conn = try RawHTTPConnection(port: port)
+            defer { conn.closeNow() }
+            try conn.send(Data("\u{01}\u{02}GARBAGE / NOT-HTTP\r\nX\r\n\r\n".utf8))
+            var all = Data()
+            while true {
+                let chunk = try conn.receive()
+                if chunk.isEmpty { break }
+                all.append(chunk)
+            }
+            return String(decoding: all, as: UTF8.self)
+        }
+        #expect(!reply.contains(" 200 "))
+        let h = try await rawRequest(port: port, method: "GET", path: "/healthz")
+        #expect(h.status == 200)
+        await server.stop()
+    }
+
     @Test func refusesRemoteHostsUnlessAllowed() throws {
         let server = HTTPServer(handler: makeRouter().handle)
         #expect(throws: HTTPServerError.remoteNotAllowed("0.0.0.0")) { try server.start(host: "0.0.0.0", port: 0) }
