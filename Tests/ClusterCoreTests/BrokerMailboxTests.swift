@@ -137,3 +137,25 @@ import Testing
         #expect(letters.first?.reason.hasPrefix(DeadLetterReason.expired) == true)
     }
 }
+
+#if os(Linux)
+/// glibc's size of a heap block (malloc.h is not in the Glibc module map).
+@_silgen_name("malloc_usable_size")
+private func mallocUsableSize(_ pointer: UnsafeMutableRawPointer) -> Int
+
+extension BrokerMailboxTests {
+    /// Idle processes must stay under 2 KB each, so an empty mailbox may hold no message storage.
+    @Test func emptyMailboxIsOneSmallAllocation() throws {
+        let broker = MessageBroker(events: EventBus())
+        let box = broker.makeMailbox(owner: "p-123456")
+        let bytes = mallocUsableSize(Unmanaged.passUnretained(box).toOpaque())
+        #expect(bytes <= 128, "empty mailbox takes \(bytes) bytes")
+        #expect(box.storageSlots == 0)
+        // After a burst drains, large storage is given back.
+        for i in 0..<1_000 { try box.push(BrokerMessage(id: UInt64(i), from: "s", payload: 1)) }
+        #expect(box.storageSlots >= 1_000)
+        while box.pop() != nil {}
+        #expect(box.storageSlots == 0)
+    }
+}
+#endif

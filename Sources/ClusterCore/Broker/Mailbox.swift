@@ -132,6 +132,9 @@ public final class Mailbox: Sendable {
 
     public var isEmpty: Bool { count == 0 }
 
+    /// Message slots allocated across priority levels (0 for a fresh or drained-after-burst mailbox).
+    var storageSlots: Int { state.withLock { s in s.levels.reduce(0) { $0 + $1.ring.capacity } } }
+
     /// Every message in delivery order, leaving them in place (for checkpoints).
     public func snapshot() -> [BrokerMessage] { state.withLock { $0.ordered() } }
 
