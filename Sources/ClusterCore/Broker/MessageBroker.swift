@@ -31,6 +31,34 @@ public final class MessageBroker: Sendable {
         var failed: UInt64 = 0
         var deadLettered: UInt64 = 0
 
+        mutating func admit(_ m: BrokerMessage, validated: Bool) -> Admission {
+            if !validated, let schema = config.schema { return .validate(schema) }
+            record(m)
+            let name = config.name
+            let route: Route
+            switch config.type {
+            case .pubsub:
+                route = subscribers.isEmpty ? .none : .all(subscribers)
+            case .direct:
+                if let to = m.to, let sub = subscribers.first(where: { $0.name == to }) {
+                    route = .one(sub)
+                } else if let to = m.to {
+                    route = .nobody("\(DeadLetterReason.noSubscriber): '\(to)' is not subscribed to direct channel '\(name)'")
+                } else {
+                    route = .nobody("\(DeadLetterReason.noSubscriber): direct message on '\(name)' names no recipient")
+                }
+            case .queue:
+                if subscribers.isEmpty {
+                    route = .nobody("\(DeadLetterReason.noSubscriber): queue channel '\(name)' has no subscriber")
+                } else {
+                    let i = nextSubscriber % subscribers.count
+                    nextSubscriber = i + 1
+                    route = .one(subscribers[i])
+                }
+            }
+            return .routed(route, maxAttempts: config.maxDeliveryAttempts)
+        }
+
         mutating func record(_ m: BrokerMessage) {
             published += 1
             guard config.historyLimit > 0 else { return }
@@ -213,33 +241,13 @@ public final class MessageBroker: Sendable {
 
     /// Records the message and picks its receivers, or asks for schema validation first.
     private func admit(_ m: BrokerMessage, in s: inout State, validated: Bool) -> Admission {
-        guard let channel = s.channels[m.channel ?? ""] else { return .missing }
-        if !validated, let schema = channel.config.schema { return .validate(schema) }
-        let name = channel.config.name
-        s.published += 1
-        s.channels[name]?.record(m)
-        let route: Route
-        switch channel.config.type {
-        case .pubsub:
-            route = channel.subscribers.isEmpty ? .none : .all(channel.subscribers)
-        case .direct:
-            if let to = m.to, let sub = channel.subscribers.first(where: { $0.name == to }) {
-                route = .one(sub)
-            } else if let to = m.to {
-                route = .nobody("\(DeadLetterReason.noSubscriber): '\(to)' is not subscribed to direct channel '\(name)'")
-            } else {
-                route = .nobody("\(DeadLetterReason.noSubscriber): direct message on '\(name)' names no recipient")
-            }
-        case .queue:
-            if channel.subscribers.isEmpty {
-                route = .nobody("\(DeadLetterReason.noSubscriber): queue channel '\(name)' has no subscriber")
-            } else {
-                let i = channel.nextSubscriber % channel.subscribers.count
-                s.channels[name]?.nextSubscriber = i + 1
-                route = .one(channel.subscribers[i])
-            }
+        // Mutate the channel in place: a copy of it would make its history ring non-unique and turn
+        // every append into a full copy of the history.
+        guard let name = m.channel, let admission = s.channels[name]?.admit(m, validated: validated) else {
+            return .missing
         }
-        return .routed(route, maxAttempts: channel.config.maxDeliveryAttempts)
+        if case .routed = admission { s.published += 1 }
+        return admission
     }
 
     /// Calls one sink, retrying at once on a throw; dead-letters (when `dead`) after the last attempt
