@@ -130,6 +130,7 @@ public final class Mailbox: Sendable {
     /// Messages held, including any not yet found expired.
     public var count: Int { state.withLock { $0.count } }
 
+    /// Whether it holds no message.
     public var isEmpty: Bool { count == 0 }
 
     /// Message slots allocated across priority levels (0 for a fresh or drained-after-burst mailbox).

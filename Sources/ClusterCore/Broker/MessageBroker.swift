@@ -92,7 +92,7 @@ public final class MessageBroker: Sendable {
 
     /// Lets `expiredSink` exist before `self` does, without a reference cycle.
     private final class Forwarder: Sendable {
-        private struct Ref: @unchecked Sendable { weak var broker: MessageBroker? }
+        private struct Ref: Sendable { weak var broker: MessageBroker? }
         private let ref = Mutex(Ref())
         func attach(_ broker: MessageBroker) { ref.withLock { $0.broker = broker } }
         func expired(_ m: BrokerMessage) {
@@ -109,6 +109,7 @@ public final class MessageBroker: Sendable {
     private let state: Mutex<State>
     private let ids = Atomic<UInt64>(0)
 
+    /// Starts with one channel, `__deadletter`; `deadLetterLimit` bounds the dead-letter queue.
     public init(events: EventBus, deadLetterLimit: Int = 10_000) {
         self.events = events
         self.deadLetterLimit = max(0, deadLetterLimit)
@@ -185,6 +186,7 @@ public final class MessageBroker: Sendable {
         if !found { throw .channelNotFound(channel) }
     }
 
+    /// Removes one subscriber from one channel; unknown names are ignored.
     public func unsubscribe(_ channel: String, subscriber: String) {
         state.withLock { s in s.channels[channel]?.subscribers.removeAll { $0.name == subscriber } }
     }
@@ -340,6 +342,7 @@ public final class MessageBroker: Sendable {
 
     // MARK: Stats
 
+    /// Broker-wide totals and per-channel counters, channels sorted by name.
     public func stats() -> BrokerStats {
         state.withLock { s in
             let channels = s.channels.values.map { c in

@@ -56,6 +56,7 @@ public final class Scheduler: Sendable {
         return results
     }
 
+    /// Counters over every completed run.
     public func stats() -> SchedulerStats { counters.withLock { $0 } }
 
     // MARK: Validation
@@ -232,8 +233,10 @@ public final class Scheduler: Sendable {
 public final class SeededRandom: Sendable {
     private let state: Mutex<UInt64>
 
+    /// The same seed gives the same sequence.
     public init(seed: UInt64) { state = Mutex(seed) }
 
+    /// The next number in 0..<1.
     public func next() -> Double {
         let bits = state.withLock { s -> UInt64 in
             s &+= 0x9E37_79B9_7F4A_7C15
