@@ -282,6 +282,34 @@ import Testing
              "message.delivered", "channel.deleted"])
     }
 
+    @Test func aSubscriberThatIsBehindReceivesHigherPriorityFirst() throws {
+        let broker = MessageBroker(events: events)
+        try broker.createChannel(ChannelConfig(name: "work", type: .direct))
+        let inbox = broker.makeMailbox(owner: "p1")
+        try broker.subscribe("work", subscriber: "p1") { m in _ = try inbox.push(m) }
+        for (payload, priority) in [("low", 0), ("urgent", 9), ("normal", 1), ("low2", 0), ("urgent2", 9)] {
+            try broker.publish("work", from: "s", payload: .string(payload), priority: priority, to: "p1")
+        }
+        try broker.publish("work", from: "s", payload: "stale", priority: 99, to: "p1", ttl: .seconds(-1))
+        var order: [JSONValue] = []
+        while let m = inbox.pop() { order.append(m.payload) }
+        #expect(order == ["urgent", "urgent2", "normal", "low", "low2"])
+        #expect(broker.deadLetters().map(\.message.payload) == ["stale"])
+    }
+
+    @Test func aFullMailboxIsAFailedDeliveryThenADeadLetter() throws {
+        let broker = MessageBroker(events: events)
+        try broker.createChannel(ChannelConfig(name: "c", maxDeliveryAttempts: 2))
+        let inbox = broker.makeMailbox(owner: "p1", capacity: 1)
+        try broker.subscribe("c", subscriber: "p1") { m in _ = try inbox.push(m) }
+        try broker.publish("c", from: "s", payload: "fits")
+        try broker.publish("c", from: "s", payload: "overflows")
+        #expect(inbox.count == 1)
+        let letter = try #require(broker.deadLetters().first)
+        #expect(letter.message.payload == "overflows")
+        #expect(letter.reason == "delivery failed 2 times to 'p1': mailbox of 'p1' is full")
+    }
+
     @Test func configDecodesWithDefaults() throws {
         let json = #"{"name":"jobs","type":"queue"}"#
         let config = try JSONDecoder().decode(ChannelConfig.self, from: Data(json.utf8))
