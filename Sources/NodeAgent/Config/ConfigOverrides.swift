@@ -47,6 +47,8 @@ public enum ConfigOverrides {
         var entries = node.entries ?? []
         if let i = entries.firstIndex(where: { $0.key == key }) {
             entries[i].value = set(entries[i].value, path: path.dropFirst(), value: value, mark: mark)
+            // Issues point at the key; an overridden field must name the variable, not the file.
+            if path.count == 1 { entries[i].keyMark = mark }
         } else {
             let child = set(YAMLNode(.mapping([]), mark: mark), path: path.dropFirst(), value: value, mark: mark)
             entries.append(YAMLEntry(key: key, keyMark: mark, value: child))

@@ -65,6 +65,7 @@ extension NodeConfig {
         let decoder = ConfigDecoder(sink: sink, handlers: handlers, knownTools: knownTools, baseDirectory: baseDirectory)
         var config = decoder.decode(root)
         config.file = file
+        config.baseDirectory = baseDirectory
         let all = dedupe(sink.issues)
         if !all.isEmpty { throw ConfigErrors(all) }
         return config

@@ -22,8 +22,11 @@ public struct NodeConfig: Sendable, Hashable {
     public var node = Node()
     /// Present when the node joins a cluster (`cluster:` in the file, or `AGENTVM_NATS`).
     public var cluster: Cluster?
-    /// The file this was loaded from (empty when parsed from text).
+    /// The file this was loaded from.
     public var file: String = ""
+    /// The file's directory: relative paths in it were resolved against this, and exec agents'
+    /// commands run from here. nil when parsed from text without one.
+    public var baseDirectory: String?
 
     public init() {}
 
