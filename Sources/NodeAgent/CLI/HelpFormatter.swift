@@ -47,7 +47,9 @@ extension ArgumentParser {
             out += "\narguments:\n"
             out += table(command.arguments.map { a in
                 var help = a.help
-                if let d = a.defaultValue { help += " (default: \(d))" }
+                if let d = a.defaultValue {
+                    help = (help.hasSuffix(".") ? String(help.dropLast()) : help) + " (default: \(d))."
+                }
                 return (a.variadic ? a.name + "..." : a.name, help)
             })
         }
@@ -55,10 +57,11 @@ extension ArgumentParser {
             out += "\ncommands:\n"
             out += table(command.subcommands.map { ($0.name, $0.summary) })
         }
-        let own = command.options
+        // A group's options (memory --ns) belong to each of its commands; the program's are global.
+        let own = chain.count == 1 ? root.options : chain.dropFirst().flatMap(\.options)
         out += "\noptions:\n"
         out += table(own.map(row) + [("-h, --help", "Show this help.")])
-        let inherited = chain.dropLast().flatMap(\.options)
+        let inherited = chain.count > 1 ? root.options : []
         if !inherited.isEmpty {
             out += "\nglobal options:\n"
             out += table(inherited.map(row))
@@ -79,7 +82,9 @@ extension ArgumentParser {
         if let e = o.env { notes.append("env: \(e)") }
         if let d = o.defaultValue { notes.append("default: \(d)") }
         if case .choice(let words) = o.kind { notes.append("one of: \(words.joined(separator: ", "))") }
-        return (left, notes.isEmpty ? o.help : "\(o.help) (\(notes.joined(separator: "; ")))")
+        guard !notes.isEmpty else { return (left, o.help) }
+        let sentence = o.help.hasSuffix(".") ? String(o.help.dropLast()) : o.help
+        return (left, "\(sentence) (\(notes.joined(separator: "; "))).")
     }
 
     func table(_ rows: [(String, String)]) -> String {

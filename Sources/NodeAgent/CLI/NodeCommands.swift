@@ -18,7 +18,7 @@ public enum NodeCommands {
         summary: "run AI-agent processes: an embedded node, a cluster member, and its command-line client",
         options: [
             OptionSpec("api", value: "URL", help: "Node API to talk to.", env: "AGENTVM_API", default: defaultAPI),
-            OptionSpec("token", value: "TOKEN", help: "Bearer token for the API (for 'start': the token the API requires).", env: "AGENTVM_TOKEN"),
+            OptionSpec("token", value: "TOKEN", help: "Bearer token for the API; for 'start', the token the API requires.", env: "AGENTVM_TOKEN"),
         ],
         subcommands: [
             CommandSpec("init", summary: "Write a commented agentvm.yml with a working example agent.",
@@ -27,7 +27,7 @@ public enum NodeCommands {
             CommandSpec("start", summary: "Run a node in the foreground.",
                         discussion: "Without a cluster the node is embedded: in-process transport, SQLite state under --data.\nFlags win over AGENTVM_* variables, which win over the config file.",
                         options: [
-                            OptionSpec("config", short: "c", value: "FILE", help: "Config file (used when it exists).", default: "agentvm.yml"),
+                            OptionSpec("config", short: "c", value: "FILE", help: "Config file (default: ./agentvm.yml when it exists)."),
                             OptionSpec("data", value: "DIR", help: "State directory (default: node.data, else ./.agentvm)."),
                             OptionSpec("listen", value: "HOST:PORT", help: "API address (default: node.listen, else 127.0.0.1:7070)."),
                             OptionSpec("node-id", value: "ID", help: "This node's id (default: node.id, else derived once and kept)."),
