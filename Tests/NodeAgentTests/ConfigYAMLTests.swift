@@ -124,3 +124,34 @@ import Testing
         #expect(throws: YAMLError.self) { try YAMLParser.parse("a: !!int abc")?.toJSON() }
     }
 }
+
+@Suite struct ConfigYAMLRobustnessTests {
+    @Test func malformedInputGivesErrorsNotCrashes() {
+        let inputs = [
+            "\t- a", "a: [1, 2", "a: {b: ", "- a\nb: c", "key: \"unterminated", "? [a, b]\n: c", "a: b: c",
+            "\u{0}\u{1}\u{2}", "&a [*a]", "a: !!binary aGk=", "%YAML 9.9\n---\na: 1", "[1, 2]", "'just a string'",
+            String(repeating: "[", count: 5000),
+            String(repeating: "[", count: 300) + String(repeating: "]", count: 300),
+        ]
+        for text in inputs {
+            do {
+                _ = try NodeConfig.parse(text)
+                Issue.record("expected an error for \(text.prefix(20).debugDescription)")
+            } catch {
+                #expect(!error.issues.isEmpty)
+                #expect(error.issues.allSatisfy { $0.mark.line >= 1 && $0.mark.column >= 1 })
+            }
+        }
+    }
+
+    @Test func syntaxErrorCarriesLibyamlWords() {
+        do {
+            _ = try NodeConfig.parse("a: 1\nb: [1, 2\nc: 3\n")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.issues.count == 1)
+            #expect(error.description.contains("did not find expected ',' or ']'"))
+            #expect(error.description.contains("while parsing a flow sequence at 2:4"))
+        }
+    }
+}

@@ -8,6 +8,8 @@ import Foundation
 public enum YAMLParser {
     /// Most nodes a document may expand to once aliases are resolved.
     public static let maxNodes = 1_000_000
+    /// Deepest nesting of lists and mappings; deeper documents are refused before any recursion.
+    public static let maxDepth = 256
 
     /// Parses YAML text; nil means an empty document (no content at all).
     public static func parse(_ text: String, file: String = "") throws(YAMLError) -> YAMLNode? {
@@ -110,8 +112,10 @@ private struct Builder {
             try count(target.size, at: mark)
             try add(target.node)
         case YAML_SEQUENCE_START_EVENT:
+            try checkDepth(mark)
             stack.append(.sequence(mark: mark, anchor: Self.string(e.data.sequence_start.anchor), items: []))
         case YAML_MAPPING_START_EVENT:
+            try checkDepth(mark)
             stack.append(.mapping(mark: mark, anchor: Self.string(e.data.mapping_start.anchor), entries: [], merges: [], pendingKey: nil))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let frame = stack.popLast() else { return }
@@ -122,6 +126,10 @@ private struct Builder {
         default:
             break
         }
+    }
+
+    func checkDepth(_ mark: Mark) throws(YAMLError) {
+        if stack.count >= YAMLParser.maxDepth { throw error(mark, "nesting deeper than \(YAMLParser.maxDepth) levels") }
     }
 
     static func size(_ n: YAMLNode) -> Int {
