@@ -419,3 +419,12 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigTemplateTests {
+    @Test func initTemplateValidates() throws {
+        let c = try NodeConfig.parse(ConfigTemplate.text, baseDirectory: "/tmp/x")
+        #expect(c.agents.map(\.name) == ["greeter"])
+        #expect(c.agent(named: "greeter")?.config == ["greeting": "hello"])
+        #expect(c.channels.map(\.name) == ["updates"])
+    }
+}
