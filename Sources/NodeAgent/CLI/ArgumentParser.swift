@@ -187,7 +187,7 @@ public struct ArgumentParser: Sendable {
     }
 
     /// Why `value` is not of `kind`, or nil.
-    static func check(_ value: String, _ kind: ValueKind) -> String? {
+    static func check(_ value: String, _ kind: ArgumentValueKind) -> String? {
         switch kind {
         case .string:
             return nil
@@ -212,6 +212,6 @@ public struct ArgumentParser: Sendable {
     }
 
     static func didYouMean(_ word: String, _ candidates: [String]) -> String {
-        Suggest.closest(word, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
+        ConfigSuggest.closest(word, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
     }
 }

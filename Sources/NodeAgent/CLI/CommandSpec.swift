@@ -1,6 +1,6 @@
 /// What kind of value an option or argument takes; the parser checks it so that a bad value is
 /// reported before any action runs.
-public enum ValueKind: Sendable, Hashable {
+public enum ArgumentValueKind: Sendable, Hashable {
     case string
     /// A whole number of at least `min`.
     case integer(min: Int)
@@ -20,7 +20,7 @@ public struct OptionSpec: Sendable, Hashable {
     public var short: Character?
     /// Placeholder shown in help, e.g. "JSON"; nil makes a flag.
     public var valueName: String?
-    public var kind: ValueKind
+    public var kind: ArgumentValueKind
     public var help: String
     /// May be given more than once; every value is kept.
     public var repeated: Bool
@@ -30,7 +30,7 @@ public struct OptionSpec: Sendable, Hashable {
     /// Value used when neither the option nor `env` is given (shown in help).
     public var defaultValue: String?
 
-    public init(_ name: String, short: Character? = nil, value valueName: String? = nil, kind: ValueKind = .string,
+    public init(_ name: String, short: Character? = nil, value valueName: String? = nil, kind: ArgumentValueKind = .string,
                 help: String, repeated: Bool = false, required: Bool = false, env: String? = nil, default defaultValue: String? = nil) {
         self.name = name
         self.short = short
@@ -55,13 +55,13 @@ public struct OptionSpec: Sendable, Hashable {
 public struct ArgumentSpec: Sendable, Hashable {
     public var name: String
     public var help: String
-    public var kind: ValueKind
+    public var kind: ArgumentValueKind
     public var optional: Bool
     /// Takes every remaining positional value (must be last).
     public var variadic: Bool
     public var defaultValue: String?
 
-    public init(_ name: String, help: String, kind: ValueKind = .string, optional: Bool = false,
+    public init(_ name: String, help: String, kind: ArgumentValueKind = .string, optional: Bool = false,
                 variadic: Bool = false, default defaultValue: String? = nil) {
         self.name = name
         self.help = help

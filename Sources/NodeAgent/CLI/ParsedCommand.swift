@@ -1,7 +1,7 @@
 import ClusterCore
 
 /// A successfully parsed command line: which command, and its values. Values are checked
-/// against their `ValueKind`, so the typed getters below only fail when asked for the wrong kind.
+/// against their `ArgumentValueKind`, so the typed getters below only fail when asked for the wrong kind.
 public struct ParsedCommand: Sendable, Hashable {
     /// Command names from the top, e.g. ["memory", "get"].
     public var path: [String]

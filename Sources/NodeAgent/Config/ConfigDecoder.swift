@@ -2,7 +2,7 @@ import ClusterCore
 
 /// Turns a substituted, overridden YAML tree into a `NodeConfig`, recording every issue.
 struct ConfigDecoder {
-    let sink: IssueSink
+    let sink: ConfigIssueSink
     let handlers: [String]
     let knownTools: [String]?
     let baseDirectory: String?
@@ -13,7 +13,7 @@ struct ConfigDecoder {
 
     func decode(_ root: YAMLNode) -> NodeConfig {
         var c = NodeConfig()
-        guard let r = FieldReader(root, path: "", sink: sink, known: Self.topKeys, baseDirectory: baseDirectory) else { return c }
+        guard let r = ConfigFieldReader(root, path: "", sink: sink, known: Self.topKeys, baseDirectory: baseDirectory) else { return c }
         if let v = r.nonEmptyString("name") { c.name = v }
         if let v = r.bool("debug") { c.debug = v }
         if let v = r.int("maxProcesses", min: 1) { c.maxProcesses = v }
@@ -52,7 +52,7 @@ struct ConfigDecoder {
         return c
     }
 
-    func checkName(_ e: YAMLEntry, in r: FieldReader, noun: String) -> Bool {
+    func checkName(_ e: YAMLEntry, in r: ConfigFieldReader, noun: String) -> Bool {
         let ok = e.key.first.map { $0.isASCII && ($0.isLetter || $0.isNumber) } ?? false
             && e.key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
         if !ok {
@@ -62,23 +62,23 @@ struct ConfigDecoder {
         return ok
     }
 
-    func checkToolNames(_ names: [String], in r: FieldReader, key: String) {
+    func checkToolNames(_ names: [String], in r: ConfigFieldReader, key: String) {
         guard let known = knownTools, let e = r.entries.first(where: { $0.key == key }), let items = e.value.sequence else { return }
         for (i, name) in names.enumerated() where !known.contains(name) && i < items.count {
-            sink.add(items[i].mark, "\(r.sub(key))[\(i)]", "unknown tool '\(name)'", hint: Suggest.hint(name, in: known.sorted()))
+            sink.add(items[i].mark, "\(r.sub(key))[\(i)]", "unknown tool '\(name)'", hint: ConfigSuggest.hint(name, in: known.sorted()))
         }
     }
 
-    func decodeAgent(_ e: YAMLEntry, parent: FieldReader) -> NodeConfig.Agent? {
+    func decodeAgent(_ e: YAMLEntry, parent: ConfigFieldReader) -> NodeConfig.Agent? {
         guard checkName(e, in: parent, noun: "agent"),
-              let r = FieldReader(e.value, path: parent.sub(e.key), sink: sink, known: Self.agentKeys, baseDirectory: baseDirectory)
+              let r = ConfigFieldReader(e.value, path: parent.sub(e.key), sink: sink, known: Self.agentKeys, baseDirectory: baseDirectory)
         else { return nil }
         var a = NodeConfig.Agent(name: e.key, handler: "")
         if let h = r.nonEmptyString("handler"), let he = r.entry("handler") {
             if handlers.contains(h) {
                 a.handler = h
             } else {
-                r.fail(he, "unknown handler '\(h)'", hint: Suggest.hint(h, in: handlers))
+                r.fail(he, "unknown handler '\(h)'", hint: ConfigSuggest.hint(h, in: handlers))
             }
         } else if r.entry("handler") == nil {
             sink.add(e.keyMark, r.path + ".handler", "missing required field 'handler'",
@@ -110,7 +110,7 @@ struct ConfigDecoder {
                         effects.append(v)
                     } else {
                         let mark = se.value.sequence.flatMap { $0.indices.contains(i) ? $0[i].mark : nil } ?? se.keyMark
-                        sink.add(mark, "\(p.sub("sideEffects"))[\(i)]", "unknown side effect '\(s)'", hint: Suggest.hint(s, in: names))
+                        sink.add(mark, "\(p.sub("sideEffects"))[\(i)]", "unknown side effect '\(s)'", hint: ConfigSuggest.hint(s, in: names))
                     }
                 }
                 a.permissions.sideEffects = effects
@@ -142,7 +142,7 @@ struct ConfigDecoder {
 
     /// A JSON-schema object: must be a mapping; `type`, when given, must name JSON types. The
     /// kernel compiles the full schema; this catches the common slips early, with a line number.
-    func schema(_ r: FieldReader, _ key: String) -> JSONValue? {
+    func schema(_ r: ConfigFieldReader, _ key: String) -> JSONValue? {
         guard let e = r.entry(key) else { return nil }
         guard e.value.entries != nil else {
             r.fail(e, "expected a JSON schema object, got \(e.value.kindDescription)", hint: "e.g. {type: object, properties: {...}}")
@@ -165,7 +165,7 @@ struct ConfigDecoder {
                 for item in items {
                     guard let s = item.scalar?.value, Self.jsonTypes.contains(s) else {
                         let got = item.scalar?.value ?? item.kindDescription
-                        sink.add(item.mark, p, "unknown JSON type '\(got)'", hint: Suggest.hint(got, in: Self.jsonTypes))
+                        sink.add(item.mark, p, "unknown JSON type '\(got)'", hint: ConfigSuggest.hint(got, in: Self.jsonTypes))
                         continue
                     }
                 }
@@ -179,13 +179,13 @@ struct ConfigDecoder {
         }
     }
 
-    func decodeChannel(_ e: YAMLEntry, parent: FieldReader) -> NodeConfig.Channel? {
+    func decodeChannel(_ e: YAMLEntry, parent: ConfigFieldReader) -> NodeConfig.Channel? {
         guard checkName(e, in: parent, noun: "channel") else { return nil }
         if e.key.hasPrefix("__") {
             parent.fail(e, "channel names starting with '__' are reserved")
             return nil
         }
-        guard let r = FieldReader(e.value, path: parent.sub(e.key), sink: sink,
+        guard let r = ConfigFieldReader(e.value, path: parent.sub(e.key), sink: sink,
                                   known: ["type", "historyLimit", "maxDeliveryAttempts", "schema"], baseDirectory: baseDirectory)
         else { return nil }
         var c = NodeConfig.Channel(name: e.key)
@@ -196,11 +196,11 @@ struct ConfigDecoder {
         return c
     }
 
-    func decodeNode(_ r: FieldReader) -> NodeConfig.Node {
+    func decodeNode(_ r: ConfigFieldReader) -> NodeConfig.Node {
         var n = NodeConfig.Node()
         n.id = r.nonEmptyString("id")
         if let v = r.nonEmptyString("listen"), let e = r.entry("listen") {
-            if let problem = HostPort.problem(v) {
+            if let problem = ConfigHostPort.problem(v) {
                 r.fail(e, "'\(v)' is not a host:port address: \(problem)", hint: "e.g. 127.0.0.1:7070 or [::1]:7070")
             } else {
                 n.listen = v
@@ -213,7 +213,7 @@ struct ConfigDecoder {
         return n
     }
 
-    func decodeCluster(_ r: FieldReader) -> NodeConfig.Cluster {
+    func decodeCluster(_ r: ConfigFieldReader) -> NodeConfig.Cluster {
         var c = NodeConfig.Cluster()
         if let v = r.nonEmptyString("name") {
             if v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
@@ -228,7 +228,7 @@ struct ConfigDecoder {
             }
             let items = e.value.sequence ?? []
             for (i, url) in urls.enumerated() {
-                if let problem = NATSURL.problem(url) {
+                if let problem = ConfigNATSURL.problem(url) {
                     let mark = items.indices.contains(i) ? items[i].mark : e.keyMark
                     sink.add(mark, "\(r.sub("nats"))[\(i)]", "'\(url)' is not a NATS URL: \(problem)", hint: "e.g. nats://127.0.0.1:4222")
                 }
@@ -255,7 +255,7 @@ struct ConfigDecoder {
 }
 
 /// `host:port` checks for `node.listen`.
-enum HostPort {
+enum ConfigHostPort {
     /// Why `text` is not `host:port`, or nil when it is.
     static func problem(_ text: String) -> String? {
         let host: Substring, port: Substring
@@ -278,7 +278,7 @@ enum HostPort {
 }
 
 /// NATS server URL checks for `cluster.nats`.
-enum NATSURL {
+enum ConfigNATSURL {
     static let schemes = ["nats", "tls", "ws", "wss"]
 
     static func problem(_ text: String) -> String? {
@@ -289,7 +289,7 @@ enum NATSURL {
         if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         if rest.isEmpty { return "missing host" }
-        if rest.contains(":") { return HostPort.problem(String(rest)) }
+        if rest.contains(":") { return ConfigHostPort.problem(String(rest)) }
         return nil
     }
 }

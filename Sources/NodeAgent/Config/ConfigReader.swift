@@ -2,7 +2,7 @@ import ClusterCore
 import Foundation
 
 /// Collects issues while a config is decoded, so that every problem is reported at once.
-final class IssueSink {
+final class ConfigIssueSink {
     let file: String
     private(set) var issues: [ConfigIssue] = []
 
@@ -17,16 +17,16 @@ final class IssueSink {
 
 /// Reads the fields of one mapping: typed getters that record an issue (at the field's key) and
 /// return nil when a value is the wrong type. Unknown keys are issues with a did-you-mean hint.
-struct FieldReader {
+struct ConfigFieldReader {
     let mark: Mark
     let path: String
-    let sink: IssueSink
+    let sink: ConfigIssueSink
     let entries: [YAMLEntry]
     /// Resolves relative paths written in the file (not those from environment overrides).
     let baseDirectory: String?
 
     /// nil (with an issue) when `node` is not a mapping; a null node reads as an empty mapping.
-    init?(_ node: YAMLNode, path: String, sink: IssueSink, known: [String], baseDirectory: String?) {
+    init?(_ node: YAMLNode, path: String, sink: ConfigIssueSink, known: [String], baseDirectory: String?) {
         self.mark = node.mark
         self.path = path
         self.sink = sink
@@ -42,7 +42,7 @@ struct FieldReader {
         }
         guard !known.isEmpty else { return }
         for e in entries where !known.contains(e.key) {
-            sink.add(e.keyMark, ConfigPath.join(path, e.key), "unknown key '\(e.key)'", hint: Suggest.hint(e.key, in: known))
+            sink.add(e.keyMark, ConfigPath.join(path, e.key), "unknown key '\(e.key)'", hint: ConfigSuggest.hint(e.key, in: known))
         }
     }
 
@@ -148,7 +148,7 @@ struct FieldReader {
             return nil
         }
         guard let v = E(rawValue: s.value) else {
-            fail(e, "unknown \(noun) '\(s.value)'", hint: Suggest.hint(s.value, in: names))
+            fail(e, "unknown \(noun) '\(s.value)'", hint: ConfigSuggest.hint(s.value, in: names))
             return nil
         }
         return v
@@ -173,9 +173,9 @@ struct FieldReader {
         return out
     }
 
-    func child(_ key: String, known: [String]) -> FieldReader? {
+    func child(_ key: String, known: [String]) -> ConfigFieldReader? {
         guard let e = entries.first(where: { $0.key == key }) else { return nil }
-        return FieldReader(e.value, path: sub(key), sink: sink, known: known, baseDirectory: baseDirectory)
+        return ConfigFieldReader(e.value, path: sub(key), sink: sink, known: known, baseDirectory: baseDirectory)
     }
 
     func describe(_ node: YAMLNode) -> String {

@@ -1,5 +1,5 @@
 /// Suggestions for misspelled names ("did you mean 'echo'?").
-enum Suggest {
+enum ConfigSuggest {
     /// Levenshtein distance between two strings, case-insensitive.
     static func distance(_ a: String, _ b: String) -> Int {
         let x = Array(a.lowercased()), y = Array(b.lowercased())

@@ -39,7 +39,7 @@ extension NodeConfig {
         } catch {
             throw ConfigErrors([ConfigIssue(file: file, mark: error.mark, path: "", message: error.problem)])
         }
-        let sink = IssueSink(file: file)
+        let sink = ConfigIssueSink(file: file)
         var root = parsed ?? YAMLNode(.mapping([]), mark: Mark(line: 1, column: 1))
         var issues: [ConfigIssue] = []
         if var entries = root.entries {

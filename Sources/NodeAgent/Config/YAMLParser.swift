@@ -16,7 +16,7 @@ public enum YAMLParser {
         var bytes = Array(text.utf8)
         if bytes.isEmpty { bytes = [0x0A] }
         let result: Result<YAMLNode?, YAMLError> = bytes.withUnsafeBufferPointer { buf in
-            var builder = Builder(file: file)
+            var builder = YAMLDocumentBuilder(file: file)
             do throws(YAMLError) {
                 return .success(try builder.run(buf))
             } catch {
@@ -38,7 +38,7 @@ public enum YAMLParser {
     }
 }
 
-private struct Builder {
+private struct YAMLDocumentBuilder {
     enum Frame {
         case sequence(mark: Mark, anchor: String?, items: [YAMLNode])
         case mapping(mark: Mark, anchor: String?, entries: [YAMLEntry], merges: [YAMLNode], pendingKey: YAMLNode?)
