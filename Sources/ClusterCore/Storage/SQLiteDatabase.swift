@@ -96,6 +96,9 @@ public final class SQLiteDatabase: Sendable {
         }
     }
 
+    /// Writes waiting for the writer thread (not yet in a transaction).
+    public var queuedWrites: Int { writer.queuedCount }
+
     /// Group-commit figures: transactions committed, writes in them, largest batch.
     public var writeStats: SQLiteWriteStats {
         let s = writer.stats

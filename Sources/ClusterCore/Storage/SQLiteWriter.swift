@@ -67,6 +67,9 @@ final class SQLiteWriter: Sendable {
         }
     }
 
+    /// Writes queued and not yet taken by the writer thread.
+    var queuedCount: Int { queue.withLock { $0.jobs.count } }
+
     var stats: (batches: UInt64, writes: UInt64, largestBatch: Int) {
         (batchCount.load(ordering: .relaxed), writeCount.load(ordering: .relaxed), largestBatch.load(ordering: .relaxed))
     }
