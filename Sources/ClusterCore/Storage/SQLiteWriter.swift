@@ -74,21 +74,52 @@ final class SQLiteWriter: Sendable {
         (batchCount.load(ordering: .relaxed), writeCount.load(ordering: .relaxed), largestBatch.load(ordering: .relaxed))
     }
 
+    private func take(upTo limit: Int) -> (jobs: [Job], closed: Bool) {
+        queue.withLock { q in
+            let n = min(q.jobs.count, limit)
+            let taken = Array(q.jobs.prefix(n))
+            q.jobs.removeFirst(n)
+            return (taken, q.closed && q.jobs.isEmpty)
+        }
+    }
+
     private func loop() {
+        // Writers resumed by a commit usually write again at once, but they come back one by one.
+        // Taking only the first of them would split the group into a batch of one plus the rest;
+        // so when a batch is smaller than the last one, wait briefly for the others (at most half
+        // the last commit's duration, bounded by `maxGatherDelay`). A lone writer never waits.
+        var expected = 1
+        var lastCommit: UInt64 = 0  // nanoseconds
         while true {
-            wake.wait()
-            let (jobs, closed) = queue.withLock { q -> ([Job], Bool) in
-                let n = min(q.jobs.count, maxBatch)
-                let taken = Array(q.jobs.prefix(n))
-                q.jobs.removeFirst(n)
-                return (taken, q.closed && q.jobs.isEmpty)
+            var (jobs, closed) = take(upTo: maxBatch)
+            if jobs.isEmpty {
+                if closed { break }
+                wake.wait()
+                continue
             }
-            if !jobs.isEmpty { runBatch(jobs) }
+            if jobs.count < expected && !closed {
+                let window = min(lastCommit / 2, Self.maxGatherDelay)
+                let deadline = DispatchTime.now().uptimeNanoseconds + window
+                while jobs.count < expected, DispatchTime.now().uptimeNanoseconds < deadline {
+                    _ = wake.wait(timeout: DispatchTime(uptimeNanoseconds: deadline))
+                    let more = take(upTo: maxBatch - jobs.count)
+                    jobs += more.jobs
+                    if more.closed { break }
+                }
+            }
+            let started = DispatchTime.now().uptimeNanoseconds
+            runBatch(jobs)
+            lastCommit = DispatchTime.now().uptimeNanoseconds - started
+            expected = jobs.count
+            closed = queue.withLock { $0.closed && $0.jobs.isEmpty }
             if closed { break }
         }
         connection.close()
         finished.signal()
     }
+
+    /// Longest a batch waits for more writers to rejoin it, in nanoseconds.
+    static let maxGatherDelay: UInt64 = 1_000_000
 
     /// Runs `jobs` in one transaction, each inside its own savepoint so a failing body is undone
     /// alone, then commits once and resumes every caller.
