@@ -277,6 +277,18 @@ struct MemorySQLiteBackendTests {
         #expect(bus.stats().keys == 0)
     }
 
+    @Test func sharesADatabaseWithOtherTables() async throws {
+        let dir = try SQLiteTempDir()
+        defer { dir.cleanup() }
+        let db = try SQLiteDatabase(path: dir.path("node.db"), schema: "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, entry TEXT);")
+        defer { db.close() }
+        let bus = MemoryBus(backend: try SQLiteBackend(database: db), events: EventBus())
+        try await bus.set("p", "k", "v")
+        try await db.write { try $0.execute("INSERT INTO journal (entry) VALUES ('spawned p')") }
+        let reopened = MemoryBus(backend: try SQLiteBackend(path: dir.path("node.db")), events: EventBus())
+        #expect(try reopened.get("p", "k") == "v")
+    }
+
     @Test func unopenablePathIsABackendError() throws {
         #expect(throws: MemoryError.self) { try SQLiteBackend(path: "/nonexistent-agentvm-dir/x/memory.db") }
     }

@@ -195,4 +195,22 @@ struct SQLiteDatabaseTests {
             #expect("\(error)".contains("CREATE TABLE broken"))
         }
     }
+
+    @Test func writeBlockingInsideABodyThrowsInsteadOfDeadlocking() async throws {
+        let dir = try SQLiteTempDir()
+        defer { dir.cleanup() }
+        let db = try SQLiteDatabase(path: dir.path("nested.db"), schema: Self.schema)
+        defer { db.close() }
+        let nestedFailed = try await db.write { conn -> Bool in
+            try conn.execute("INSERT INTO items (name) VALUES ('outer')")
+            do {
+                _ = try db.writeBlocking { _ in 1 }
+                return false
+            } catch {
+                return "\(error)".contains("inside a write body")
+            }
+        }
+        #expect(nestedFailed)
+        #expect(try db.read { try $0.query("SELECT name FROM items") { $0.text(0) } } == ["outer"])
+    }
 }

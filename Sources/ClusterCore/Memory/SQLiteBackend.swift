@@ -35,6 +35,17 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
+    /// Keeps memory in an already open database (one file for the node's memory and its journal):
+    /// creates the `memory` table there if missing.
+    public init(database: SQLiteDatabase) throws {
+        self.database = database
+        do {
+            try database.writeBlocking { try $0.executeScript(Self.schema) }
+        } catch {
+            throw MemoryError.backend("cannot create the memory table in \(database.path): \(error)")
+        }
+    }
+
     /// Commits queued writes and closes the file; later calls throw.
     public func close() { database.close() }
 

@@ -67,7 +67,11 @@ public final class SQLiteDatabase: Sendable {
     }
 
     /// `write` for callers on threads that cannot await: blocks the calling thread until commit.
+    /// Called from inside a write body it throws instead of deadlocking.
     public func writeBlocking<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) throws -> T {
+        guard !SQLiteWriter.isWriterThread else {
+            throw SQLiteError(code: -1, message: "writeBlocking called from inside a write body (it would wait for itself); use the body's connection", context: path)
+        }
         let box = BlockingResult<T>()
         try writer.submit(SQLiteWriter.Job(
             run: { conn in

@@ -37,7 +37,7 @@ final class SQLiteWriter: Sendable {
 
     func start() {
         let thread = Thread { [self] in self.loop() }
-        thread.name = "sqlite-writer"
+        thread.name = Self.threadMarker
         thread.start()
     }
 
@@ -84,6 +84,7 @@ final class SQLiteWriter: Sendable {
     }
 
     private func loop() {
+        Thread.current.threadDictionary[Self.threadMarker] = true
         // Writers resumed by a commit usually write again at once, but they come back one by one.
         // Taking only the first of them would split the group into a batch of one plus the rest;
         // so when a batch is smaller than the last one, wait briefly for the others (at most half
@@ -117,6 +118,13 @@ final class SQLiteWriter: Sendable {
         connection.close()
         finished.signal()
     }
+
+    /// Marks writer threads (name and thread-dictionary key), so a body that calls back into the
+    /// writer is caught instead of deadlocking.
+    static let threadMarker = "agentvm.sqlite-writer"
+
+    /// True on a writer thread, i.e. inside a write body.
+    static var isWriterThread: Bool { Thread.current.threadDictionary[threadMarker] != nil }
 
     /// Longest a batch waits for more writers to rejoin it, in nanoseconds.
     static let maxGatherDelay: UInt64 = 1_000_000
