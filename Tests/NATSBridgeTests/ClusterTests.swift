@@ -1,0 +1,30 @@
+import AgentVMTestKit
+import Foundation
+import NATSBridge
+import Testing
+import Transport
+
+@Suite struct ClusterTests {
+    @Test func threeServerClusterRoutesMessages() async throws {
+        let cluster = try NATSClusterFixture(size: 3)
+        defer { cluster.stop() }
+        try cluster.start()
+        let one = try await NATSConnection.connect(testOptions([cluster.servers[0].url], name: "on-1"))
+        defer { one.close() }
+        let three = try await NATSConnection.connect(testOptions([cluster.servers[2].url], name: "on-3"))
+        defer { three.close() }
+        let sub = try three.subscribe("cluster.hello")
+        try await three.flush(timeout: .seconds(5))
+        // Interest propagates over the routes asynchronously: publish until it arrives.
+        let publisher = Task {
+            while !Task.isCancelled {
+                try? one.publish("cluster.hello", payload: Data("from-1"))
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        defer { publisher.cancel() }
+        let got = await collect(sub.messages, count: 1, deadline: .seconds(15))
+        #expect(got.first?.payload == Data("from-1"))
+        #expect(one.connectedURL?.contains(String(cluster.servers[0].port)) == true)
+    }
+}
