@@ -6,9 +6,8 @@ import Transport
 
 @Suite struct ClusterTests {
     @Test func threeServerClusterRoutesMessages() async throws {
-        let cluster = try NATSClusterFixture(size: 3)
+        let cluster = try NATSClusterFixture.started(size: 3)
         defer { cluster.stop() }
-        try cluster.start()
         let one = try await NATSConnection.connect(testOptions([cluster.servers[0].url], name: "on-1"))
         defer { one.close() }
         let three = try await NATSConnection.connect(testOptions([cluster.servers[2].url], name: "on-3"))

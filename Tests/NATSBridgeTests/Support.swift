@@ -1,5 +1,6 @@
 import AgentVMTestKit
 import Foundation
+import Synchronization
 import NATSBridge
 import Transport
 
@@ -40,4 +41,40 @@ func collect(_ stream: AsyncStream<TransportMessage>, count: Int, deadline: Dura
 
 extension Data {
     init(_ string: String) { self = Data(string.utf8) }
+}
+
+/// Consumes a stream in the background so a test can wait for what arrived, with a deadline,
+/// instead of blocking forever on `next()`.
+final class Collector<Element: Sendable>: Sendable {
+    private final class Store: Sendable {
+        let items = Mutex<[Element]>([])
+        let ended = Mutex(false)
+    }
+
+    private let store = Store()
+    private let task: Task<Void, Never>
+
+    init(_ stream: AsyncStream<Element>) {
+        let store = self.store
+        task = Task {
+            for await e in stream { store.items.withLock { $0.append(e) } }
+            store.ended.withLock { $0 = true }
+        }
+    }
+
+    var all: [Element] { store.items.withLock { $0 } }
+    var isFinished: Bool { store.ended.withLock { $0 } }
+
+    /// Waits until at least `count` elements arrived; returns them (fewer if the deadline passed).
+    func wait(for count: Int, deadline: Duration = .seconds(10)) async -> [Element] {
+        await waitUntil(deadline: deadline) { all.count >= count }
+        return all
+    }
+
+    /// Waits until the stream ended.
+    func waitFinished(deadline: Duration = .seconds(10)) async -> Bool {
+        await waitUntil(deadline: deadline) { isFinished }
+    }
+
+    deinit { task.cancel() }
 }

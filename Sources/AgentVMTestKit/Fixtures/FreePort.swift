@@ -1,14 +1,26 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Free TCP ports on loopback, for real servers started by tests.
 public enum FreePort {
-    /// Asks the kernel for an unused port on 127.0.0.1 (bind to port 0, read it back, close).
-    /// Another process could take it before the caller binds; tests that run in parallel get
-    /// distinct ports because the kernel hands them out round-robin.
+    /// Ports already handed out in this process, so parallel tests never get the same one.
+    private static let handedOut = Mutex<Set<UInt16>>([])
+
+    /// Asks the kernel for an unused port on 127.0.0.1 (bind to port 0, read it back, close),
+    /// never the same one twice in this process. Another process could still take it before the
+    /// caller binds; server fixtures retry with fresh ports when that happens.
     public static func next() throws -> UInt16 {
+        for _ in 0..<100 {
+            let p = try probe()
+            if handedOut.withLock({ $0.insert(p).inserted }) { return p }
+        }
+        throw FixtureError.notReady("a free port")
+    }
+
+    private static func probe() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FixtureError.system("socket", errno) }
         defer { close(fd) }

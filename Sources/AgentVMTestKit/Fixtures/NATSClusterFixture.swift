@@ -28,6 +28,22 @@ public final class NATSClusterFixture: Sendable {
         servers = made
     }
 
+    /// Creates and starts a cluster, with fresh ports if another process took one (up to 5 tries).
+    public static func started(size: Int = 3, jetStream: Bool = false,
+                               deadline: Duration = .seconds(20)) throws -> NATSClusterFixture {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let c = try NATSClusterFixture(size: size, jetStream: jetStream)
+            do {
+                try c.start(deadline: deadline)
+                return c
+            } catch FixtureError.exited(let why, _) where attempt < 5 && why.contains("address already in use") {
+                c.stop()
+            }
+        }
+    }
+
     /// Starts every server, then waits until each has a route to every other one.
     public func start(deadline: Duration = .seconds(20)) throws {
         for s in servers { try s.start(deadline: deadline) }

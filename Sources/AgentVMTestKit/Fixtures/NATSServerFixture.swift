@@ -43,12 +43,21 @@ public final class NATSServerFixture: Sendable {
         argv = args + extraArguments
     }
 
-    /// Convenience: creates and starts a server.
+    /// Convenience: creates and starts a server. If another process took one of its ports
+    /// between picking and binding, tries again with fresh ports (up to 5 times).
     public static func started(jetStream: Bool = true, name: String = "nats",
                                deadline: Duration = .seconds(10)) throws -> NATSServerFixture {
-        let f = try NATSServerFixture(jetStream: jetStream, name: name)
-        try f.start(deadline: deadline)
-        return f
+        var attempt = 0
+        while true {
+            attempt += 1
+            let f = try NATSServerFixture(jetStream: jetStream, name: name)
+            do {
+                try f.start(deadline: deadline)
+                return f
+            } catch FixtureError.exited(let why, _) where attempt < 5 && why.contains("address already in use") {
+                continue
+            }
+        }
     }
 
     /// Starts the server (if not running) and waits until it accepts connections.
@@ -64,7 +73,8 @@ public final class NATSServerFixture: Sendable {
             !child.isRunning || FreePort.accepts(port)
         }
         if !child.isRunning {
-            throw FixtureError.exited("nats-server \(name) on port \(port): \(child.stderrText())", child.status ?? -1)
+            let log = child.stderrText().split(separator: "\n").suffix(5).joined(separator: "\n")
+            throw FixtureError.exited("nats-server \(name) on port \(port): \(log)", child.status ?? -1)
         }
         if !ready { throw FixtureError.notReady("nats-server \(name) on port \(port)") }
     }
