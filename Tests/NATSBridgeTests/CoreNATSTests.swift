@@ -111,3 +111,54 @@ import Transport
         }
     }
 }
+
+@Suite struct NATSLimitsAndAuthTests {
+    @Test func pendingLimitDropsAndCountsForASlowConsumer() async throws {
+        let server = try NATSServerFixture.started(jetStream: false)
+        defer { server.stop() }
+        let nc = try await connect(server)
+        defer { nc.close() }
+        let slow = try nc.subscribe("burst", queue: nil, pendingLimits: NATSOptions.PendingLimits(messages: 10, bytes: 1 << 20))
+        try await nc.flush(timeout: .seconds(5))
+        for i in 0..<1_000 { try nc.publish("burst", payload: Data(String(i))) }
+        try await nc.flush(timeout: .seconds(5))
+        // Nobody reads the stream: everything past the limit is dropped and counted.
+        #expect(await waitUntil { slow.stats.dropped + slow.stats.delivered >= 1_000 })
+        #expect(slow.stats.dropped >= 980)
+        let kept = await collect(slow.messages, count: 10)
+        #expect(kept.map(\.payload) == (0..<10).map { Data(String($0)) })
+    }
+
+    @Test func userPasswordAndTokenCredentialsArePassedThrough() async throws {
+        let users = try NATSServerFixture.started(jetStream: false, extraArguments: ["--user", "agent", "--pass", "s3cret"])
+        defer { users.stop() }
+        var good = testOptions([users.url])
+        good.credentials = .userPassword(user: "agent", password: "s3cret")
+        let nc = try await NATSConnection.connect(good)
+        #expect(nc.state == .connected)
+        nc.close()
+        var bad = testOptions([users.url])
+        bad.credentials = .userPassword(user: "agent", password: "wrong")
+        await #expect(throws: NATSError.self) { _ = try await NATSConnection.connect(bad) }
+
+        let tokens = try NATSServerFixture.started(jetStream: false, extraArguments: ["--auth", "tok-123"])
+        defer { tokens.stop() }
+        var withToken = testOptions([tokens.url])
+        withToken.credentials = .token("tok-123")
+        let tc = try await NATSConnection.connect(withToken)
+        defer { tc.close() }
+        #expect(tc.state == .connected)
+        await #expect(throws: NATSError.self) { _ = try await NATSConnection.connect(testOptions([tokens.url])) }
+    }
+
+    @Test func missingTLSFilesAreNamedInTheError() async throws {
+        var options = testOptions(["tls://127.0.0.1:1"])
+        options.tls = NATSOptions.TLS(caFile: "/nonexistent/ca.pem")
+        do {
+            _ = try await NATSConnection.connect(options)
+            Issue.record("connect with a missing CA file succeeded")
+        } catch {
+            #expect(String(describing: error).contains("/nonexistent/ca.pem"))
+        }
+    }
+}

@@ -45,12 +45,12 @@ public final class NATSServerFixture: Sendable {
 
     /// Convenience: creates and starts a server. If another process took one of its ports
     /// between picking and binding, tries again with fresh ports (up to 5 times).
-    public static func started(jetStream: Bool = true, name: String = "nats",
+    public static func started(jetStream: Bool = true, name: String = "nats", extraArguments: [String] = [],
                                deadline: Duration = .seconds(10)) throws -> NATSServerFixture {
         var attempt = 0
         while true {
             attempt += 1
-            let f = try NATSServerFixture(jetStream: jetStream, name: name)
+            let f = try NATSServerFixture(jetStream: jetStream, name: name, extraArguments: extraArguments)
             do {
                 try f.start(deadline: deadline)
                 return f
