@@ -27,3 +27,34 @@ import Transport
         #expect(one.connectedURL?.contains(String(cluster.servers[0].port)) == true)
     }
 }
+
+@Suite struct FixtureTests {
+    @Test func childProcessCapturesOutputAndReportsHowItEnded() throws {
+        let dir = try TempDirectory(prefix: "child")
+        let ok = try ChildProcess(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], logDirectory: dir.url, name: "sh")
+        ok.wait(deadline: .seconds(10))
+        #expect(ok.termination == .exited(3))
+        #expect(ok.stdoutText() == "out\n")
+        #expect(ok.stderrText() == "err\n")
+
+        let sleeper = try ChildProcess(["/bin/sleep", "30"], logDirectory: dir.url, name: "sleep")
+        #expect(sleeper.isRunning)
+        sleeper.stop(grace: .seconds(5))
+        #expect(sleeper.termination == .signaled(SIGTERM))
+        #expect(!sleeper.isRunning)
+    }
+
+    @Test func serverFixtureStopsAndRestartsOnTheSamePort() throws {
+        let server = try NATSServerFixture.started(jetStream: true)
+        let port = server.port
+        #expect(FreePort.accepts(port))
+        #expect(server.monitor("/varz")?.contains("server_id") == true)
+        server.stop()
+        #expect(!server.isRunning)
+        #expect(!FreePort.accepts(port))
+        try server.start()
+        #expect(server.port == port && FreePort.accepts(port))
+        server.kill()
+        #expect(!server.isRunning)
+    }
+}

@@ -33,6 +33,20 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrURL.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
 
+        // The spawning thread is usually a dispatch worker, which blocks most signals; a child
+        // inherits that mask and would ignore SIGTERM. Start it with no signal blocked and
+        // every signal at its default action.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         let cArgs = argv.map { strdup($0) } + [nil]
@@ -42,7 +56,7 @@ public final class ChildProcess: Sendable {
             for p in cEnv { free(p) }
         }
         var child: pid_t = 0
-        let rc = posix_spawn(&child, exe, &actions, nil, cArgs, cEnv)
+        let rc = posix_spawn(&child, exe, &actions, &attributes, cArgs, cEnv)
         guard rc == 0 else { throw FixtureError.system("posix_spawn \(exe)", rc) }
         pid = child
     }
@@ -59,6 +73,22 @@ public final class ChildProcess: Sendable {
 
     /// The raw wait status once the process has exited and been reaped, else nil.
     public var status: Int32? { poll() }
+
+    /// How the process ended, once it has been reaped.
+    public enum Termination: Sendable, Equatable {
+        /// It exited with this code.
+        case exited(Int32)
+        /// A signal ended it.
+        case signaled(Int32)
+    }
+
+    /// How the process ended, or nil while it runs.
+    public var termination: Termination? {
+        guard let st = poll() else { return nil }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG, which do not import into Swift.
+        if st & 0x7f == 0 { return .exited((st >> 8) & 0xff) }
+        return .signaled(st & 0x7f)
+    }
 
     /// Reaps the process if it has exited; returns its wait status.
     @discardableResult
