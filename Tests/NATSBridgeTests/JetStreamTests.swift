@@ -169,3 +169,52 @@ import Transport
         return nil
     }
 }
+
+@Suite struct JetStreamRecoveryTests {
+    @Test func keyValueSurvivesAServerRestartAndTheHandleKeepsWorking() async throws {
+        let server = try NATSServerFixture.started()
+        defer { server.stop() }
+        let nc = try await connect(server)
+        defer { nc.close() }
+        let js = try JetStream(nc)
+        let kv = try await js.createKeyValue(KeyValueConfig(bucket: "durable"))
+        let rev = try await kv.put("p1", Data("before"))
+        server.stop()
+        #expect(await waitUntil { nc.state == .disconnected })
+        try server.start()
+        #expect(await waitUntil(deadline: .seconds(15)) { nc.state == .reconnected })
+        // JetStream may need a moment after the restart to load its store: retry reads until then.
+        var entry: KeyValueEntry?
+        _ = await waitUntil(deadline: .seconds(15), poll: .milliseconds(100)) {
+            entry = try? await kv.get("p1")
+            return entry != nil
+        }
+        #expect(entry?.value == Data("before"))
+        #expect(entry?.revision == rev)
+        let next = try await kv.update("p1", Data("after"), expectedRevision: rev)
+        #expect(next > rev)
+    }
+
+    @Test func replicatedKeyValueOnAThreeServerJetStreamCluster() async throws {
+        let cluster = try NATSClusterFixture.started(size: 3, jetStream: true)
+        defer { cluster.stop() }
+        let nc = try await NATSConnection.connect(testOptions([cluster.servers[0].url]))
+        defer { nc.close() }
+        let js = try JetStream(nc)
+        var config = KeyValueConfig(bucket: "replicated")
+        config.replicas = 3
+        // The JetStream meta leader is elected after the routes form: retry creation until then.
+        var kv: KeyValueBucket?
+        _ = await waitUntil(deadline: .seconds(30), poll: .milliseconds(250)) {
+            kv = try? await js.createKeyValue(config)
+            return kv != nil
+        }
+        guard let kv else { Issue.record("no JetStream leader in the cluster"); return }
+        let rev = try await kv.put("k", Data("v"))
+        // Read it back through another server of the cluster.
+        let other = try await NATSConnection.connect(testOptions([cluster.servers[2].url]))
+        defer { other.close() }
+        let remote = try await JetStream(other).keyValue(bucket: "replicated")
+        #expect(try await remote.get("k")?.revision == rev)
+    }
+}
