@@ -1,0 +1,81 @@
+extension GossipMembership {
+    /// Sends this round's digest to `fanout` random live peers (or to the seeds, or as a join
+    /// broadcast when none is known), and now and then one digest to a dead member or an absent
+    /// seed, so that the sides of a healed partition meet again.
+    mutating func gossip<R: RandomNumberGenerator>(now: Duration, using rng: inout R, out: inout [GossipDirective]) {
+        var live: [NodeID] = []
+        var dead: [NodeID] = []
+        for peer in order {
+            guard let r = peers[peer] else { continue }
+            if !r.status.isDown { live.append(peer) } else if r.status == .dead { dead.append(peer) }
+        }
+        var targets = pick(settings.fanout, from: live, using: &rng)
+        let reconnectDue = lastReconnect.map { now - $0 >= settings.reconnectInterval } ?? true
+        if targets.isEmpty {
+            targets = pick(settings.fanout, from: seeds.filter { peers[$0]?.status != .left }, using: &rng)
+            if targets.isEmpty && reconnectDue {
+                lastReconnect = now
+                stats.messagesSent += 1
+                out.append(.broadcast(GossipMessage(kind: .join, sender: id, entries: [selfDigest])))
+                return
+            }
+        } else if reconnectDue {
+            lastReconnect = now
+            let absentSeeds = seeds.filter { peers[$0] == nil || peers[$0]?.status == .dead }
+            if let extra = pick(1, from: dead + absentSeeds, using: &rng).first, !targets.contains(extra) {
+                targets.append(extra)
+            }
+        }
+        guard !targets.isEmpty else { return }
+        let message = GossipMessage(kind: .digest, sender: id, entries: makeDigest(using: &rng))
+        for target in targets {
+            stats.messagesSent += 1
+            out.append(.send(to: target, message))
+        }
+    }
+
+    /// This node first, then fresh news (rows sent fewer than `newsTransmissions` times since their
+    /// last change), then a random sample, up to `maxDigestEntries`.
+    mutating func makeDigest<R: RandomNumberGenerator>(using rng: inout R) -> [MemberDigest] {
+        var entries = [selfDigest]
+        let room = settings.maxDigestEntries - 1
+        if order.count <= room {
+            for peer in order {
+                guard var r = peers[peer] else { continue }
+                entries.append(r.digest)
+                r.transmissions += 1
+                peers[peer] = r
+            }
+            return entries
+        }
+        var chosen = Set<NodeID>()
+        for peer in order where chosen.count < room {
+            guard var r = peers[peer], r.transmissions < settings.newsTransmissions else { continue }
+            chosen.insert(peer)
+            entries.append(r.digest)
+            r.transmissions += 1
+            peers[peer] = r
+        }
+        var attempts = 0
+        while chosen.count < room && attempts < room * 3 {
+            attempts += 1
+            let peer = order[Int.random(in: 0..<order.count, using: &rng)]
+            guard chosen.insert(peer).inserted, var r = peers[peer] else { continue }
+            entries.append(r.digest)
+            r.transmissions += 1
+            peers[peer] = r
+        }
+        return entries
+    }
+
+    /// Up to `k` distinct elements of `from`, uniformly (a partial Fisher–Yates shuffle).
+    func pick<R: RandomNumberGenerator>(_ k: Int, from: [NodeID], using rng: inout R) -> [NodeID] {
+        if from.count <= k { return from }
+        var pool = from
+        for i in 0..<k {
+            let j = Int.random(in: i..<pool.count, using: &rng)
+            pool.swapAt(i, j)
+        }
+        return Array(pool[0..<k])
+    }
+}

@@ -1,0 +1,100 @@
+extension GossipMembership {
+    /// One round: bump the heartbeat, judge the peers' timers, prune, and gossip to `fanout` peers.
+    /// Random choices come from `rng`, so a seeded generator makes a run reproducible.
+    public mutating func tick<R: RandomNumberGenerator>(now: Duration, using rng: inout R) -> [GossipDirective] {
+        guard status != .left else { return [] }
+        var out: [GossipDirective] = []
+        let late = lastTick.map { now - $0 > settings.interval * settings.lateTickFactor } ?? false
+        if late {
+            // A stalled node has stale evidence: stretch its timeouts and skip judging this round
+            // rather than accuse peers whose heartbeats it simply did not get to process.
+            stats.lateTicks += 1
+            raiseLocalHealth()
+        } else {
+            localHealth = max(0, localHealth - 1)
+        }
+        lastTick = now
+        heartbeat &+= 1
+        if !late { detectFailures(now: now, out: &out) }
+        prune(now: now, out: &out)
+        gossip(now: now, using: &rng, out: &out)
+        out.append(.scheduleTick(after: settings.interval))
+        return out
+    }
+
+    /// Graceful leave: announce `left` to the whole cluster. Peers record it as `left`, not dead.
+    /// After this the core ignores ticks and messages; the shell stops it.
+    public mutating func leave(now: Duration) -> [GossipDirective] {
+        guard status != .left else { return [] }
+        let before = selfMember
+        status = .left
+        lifecycle = .leaving
+        stats.messagesSent += 1
+        return [
+            .memberChanged(MemberChange(member: selfMember, previousStatus: before.status,
+                                        previousLifecycle: before.lifecycle, isNewLife: false)),
+            .broadcast(GossipMessage(kind: .leave, sender: id, entries: [selfDigest])),
+        ]
+    }
+
+    mutating func raiseLocalHealth() {
+        localHealth = min(settings.maxLocalHealth, localHealth + 1)
+    }
+
+    mutating func detectFailures(now: Duration, out: inout [GossipDirective]) {
+        let n = clusterSize
+        let mult = Double(localHealthMultiplier)
+        let suspectAfter = settings.suspectAfter(clusterSize: n) * mult
+        for peer in order {
+            guard var r = peers[peer] else { continue }
+            switch r.status {
+            case .alive where now - r.lastAdvanced > suspectAfter:
+                setStatus(&r, to: .suspect, now: now, out: &out)
+                r.suspecters = [id]
+                stats.suspicionsRaised += 1
+            case .suspect:
+                let confirmations = r.suspecters.subtracting([id]).count
+                if now - r.statusSince >= settings.suspicionPeriod(confirmations: confirmations, clusterSize: n) * mult {
+                    setStatus(&r, to: .dead, now: now, out: &out)
+                    stats.deathsDeclared += 1
+                } else {
+                    continue
+                }
+            default:
+                continue
+            }
+            peers[peer] = r
+        }
+    }
+
+    /// Dead and left members leave the digests after `deadRetention`; a tombstone remembers their
+    /// incarnation so stale gossip cannot bring that life back.
+    mutating func prune(now: Duration, out: inout [GossipDirective]) {
+        var removed: [NodeID] = []
+        for (peer, r) in peers where r.status.isDown && now - r.statusSince >= settings.deadRetention {
+            removed.append(peer)
+            tombstones[peer] = Tombstone(incarnation: r.incarnation, since: now)
+            var gone = r
+            gone.lifecycle = .removed
+            out.append(.memberChanged(MemberChange(member: gone.member, previousStatus: r.status,
+                                                   previousLifecycle: r.lifecycle, isNewLife: false)))
+        }
+        if !removed.isEmpty {
+            for peer in removed { peers[peer] = nil }
+            let gone = Set(removed)
+            order.removeAll { gone.contains($0) }
+        }
+        tombstones = tombstones.filter { now - $0.value.since < settings.tombstoneRetention }
+    }
+
+    /// Moves a record's status forward, its lifecycle with it, and reports the change.
+    mutating func setStatus(_ r: inout MemberRecord, to newStatus: MemberStatus, now: Duration, out: inout [GossipDirective]) {
+        let before = r
+        r.status = newStatus
+        r.statusSince = now
+        r.transmissions = 0
+        r.lifecycle = max(r.lifecycle, MemberRecord.lifecycle(for: newStatus))
+        out.append(.memberChanged(MemberChange(member: r.member, previousStatus: before.status,
+                                               previousLifecycle: before.lifecycle, isNewLife: false)))
+    }
+}
