@@ -6,6 +6,7 @@ extension GossipMembership {
         guard status != .left, peer != id, message.sender != id else { return [] }
         var out: [GossipDirective] = []
         stats.messagesReceived += 1
+        lastReceived = now
         if lifecycle == .joining {
             lifecycle = .up
             out.append(.memberChanged(MemberChange(member: selfMember, previousStatus: status,
@@ -82,15 +83,20 @@ extension GossipMembership {
                                                        previousLifecycle: before.lifecycle, isNewLife: newLife)))
             }
         } else if e.incarnation == r.incarnation {
+            var status = e.status
+            if status == .dead && now - r.lastAdvanced <= settings.suspectAfter(clusterSize: clusterSize) {
+                // Someone else's verdict against our own fresh evidence: suspect it and let it refute.
+                status = .suspect
+            }
             if e.heartbeat > r.heartbeat {
                 r.heartbeat = e.heartbeat
                 r.health = e.health
                 r.lastAdvanced = now
             }
-            if e.status > r.status {
-                setStatus(&r, to: e.status, now: now, out: &out)
-                if e.status == .suspect { r.suspecters = [peer] }
-            } else if e.status == .suspect && r.status == .suspect {
+            if status > r.status {
+                setStatus(&r, to: status, now: now, out: &out)
+                if status == .suspect { r.suspecters = [peer] }
+            } else if status == .suspect && r.status == .suspect {
                 r.suspecters.insert(peer)
             }
             peers[e.id] = r

@@ -10,6 +10,9 @@ extension GossipMembership {
             // rather than accuse peers whose heartbeats it simply did not get to process.
             stats.lateTicks += 1
             raiseLocalHealth()
+        } else if isDeaf(now: now) {
+            // Every peer silent at once: the common factor is this node (Lifeguard's missed nacks).
+            raiseLocalHealth()
         } else {
             localHealth = max(0, localHealth - 1)
         }
@@ -37,6 +40,12 @@ extension GossipMembership {
         ]
     }
 
+    /// Whether nothing at all arrived for `lateTickFactor` rounds although there are live peers.
+    func isDeaf(now: Duration) -> Bool {
+        guard let heard = lastReceived, clusterSize > 1 else { return false }
+        return now - heard > settings.interval * settings.lateTickFactor
+    }
+
     mutating func raiseLocalHealth() {
         localHealth = min(settings.maxLocalHealth, localHealth + 1)
     }
@@ -54,7 +63,9 @@ extension GossipMembership {
                 stats.suspicionsRaised += 1
             case .suspect:
                 let confirmations = r.suspecters.subtracting([id]).count
-                if now - r.statusSince >= settings.suspicionPeriod(confirmations: confirmations, clusterSize: n) * mult {
+                let expired = now - r.statusSince >= settings.suspicionPeriod(confirmations: confirmations, clusterSize: n) * mult
+                // A heartbeat that still advances is evidence of life: wait for the refutation instead.
+                if expired && now - r.lastAdvanced > suspectAfter {
                     setStatus(&r, to: .dead, now: now, out: &out)
                     stats.deathsDeclared += 1
                 } else {

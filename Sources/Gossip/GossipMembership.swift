@@ -33,6 +33,7 @@ public struct GossipMembership: Sendable {
     let seeds: [NodeID]
     var lastTick: Duration?
     var lastReconnect: Duration?
+    var lastReceived: Duration?
 
     /// A node that knows only `seeds` (possibly none: it then broadcasts a join). Pass a higher
     /// `incarnation` on restart (the shell uses the wall clock) so the new run is a new life at once;

@@ -16,12 +16,12 @@ public struct GossipSettings: Sendable, Hashable {
     /// period), which is 5 rounds here, so a member must miss ~15 digests in a row to be suspected.
     public var suspectAfter: Duration
     /// Shortest suspicion period, reached once `suspicionConfirmations` other members confirm.
-    /// Default 500 ms. Lifeguard (arXiv 1707.00788 §4.2) uses a min/max pair shrinking with
+    /// Default 400 ms (2 rounds: time for the suspect to hear of it and refute). Lifeguard (arXiv 1707.00788 §4.2) uses a min/max pair shrinking with
     /// confirmations; memberlist's floor is SuspicionMult × log10(N) × ProbeInterval (4 s for N ≤ 10),
     /// scaled down here to meet the 3 s detection target.
     public var suspicionMin: Duration
     /// Longest suspicion period, used while nobody else confirms.
-    /// Default 1.5 s: 3 × `suspicionMin`, as SWIM/Lifeguard use a max of several × the min
+    /// Default 1.2 s: 3 × `suspicionMin`, as Lifeguard uses a max of several × the min
     /// (memberlist: `SuspicionMaxTimeoutMult` = 6); 3 keeps detection within 3 s.
     public var suspicionMax: Duration
     /// Independent confirmations that bring the suspicion period down to `suspicionMin`.
@@ -54,7 +54,7 @@ public struct GossipSettings: Sendable, Hashable {
     public var limits: GossipLimits
 
     public init(interval: Duration = .milliseconds(200), fanout: Int = 3, suspectAfter: Duration = .seconds(1),
-                suspicionMin: Duration = .milliseconds(500), suspicionMax: Duration = .milliseconds(1500),
+                suspicionMin: Duration = .milliseconds(400), suspicionMax: Duration = .milliseconds(1200),
                 suspicionConfirmations: Int = 3, maxLocalHealth: Int = 8, lateTickFactor: Double = 2,
                 deadRetention: Duration = .seconds(30), tombstoneRetention: Duration = .seconds(600),
                 reconnectInterval: Duration = .seconds(1), maxDigestEntries: Int = 256, newsTransmissions: Int = 6,
@@ -106,9 +106,11 @@ public struct GossipSettings: Sendable, Hashable {
     }
 
     /// Worst time from a member's death to its being declared dead by every other healthy member:
-    /// its last heartbeat's spread, the heartbeat timeout, the longest suspicion period, and one
-    /// round of tick granularity for each of the two timers.
+    /// the spread of its last heartbeat (relayed copies arrive late and restart the timer), the
+    /// heartbeat timeout, the longest suspicion period, and one round of tick granularity for each
+    /// of the two timers. 3.0 s for 5 members at the defaults.
     public func detectionBound(clusterSize n: Int) -> Duration {
-        interval * 3 + suspectAfter(clusterSize: n) + suspicionMax * suspicionScale(clusterSize: n)
+        interval * (disseminationRounds(clusterSize: n).rounded(.up) + 2)
+            + suspectAfter(clusterSize: n) + suspicionMax * suspicionScale(clusterSize: n)
     }
 }
