@@ -5,14 +5,15 @@ extension GossipMembership {
     mutating func gossip<R: RandomNumberGenerator>(now: Duration, using rng: inout R, out: inout [GossipDirective]) {
         var live: [NodeID] = []
         var dead: [NodeID] = []
-        for peer in order {
-            guard let r = peers[peer] else { continue }
-            if !r.status.isDown { live.append(peer) } else if r.status == .dead { dead.append(peer) }
+        live.reserveCapacity(rows.count)
+        for i in rows.indices {
+            let st = rows[i].status
+            if !st.isDown { live.append(rows[i].id) } else if st == .dead { dead.append(rows[i].id) }
         }
         var targets = pick(settings.fanout, from: live, using: &rng)
         let reconnectDue = lastReconnect.map { now - $0 >= settings.reconnectInterval } ?? true
         if targets.isEmpty {
-            targets = pick(settings.fanout, from: seeds.filter { peers[$0]?.status != .left }, using: &rng)
+            targets = pick(settings.fanout, from: seeds.filter { status(of: $0) != .left }, using: &rng)
             if targets.isEmpty && reconnectDue {
                 lastReconnect = now
                 stats.messagesSent += 1
@@ -21,7 +22,7 @@ extension GossipMembership {
             }
         } else if reconnectDue {
             lastReconnect = now
-            let absentSeeds = seeds.filter { peers[$0] == nil || peers[$0]?.status == .dead }
+            let absentSeeds = seeds.filter { status(of: $0) == nil || status(of: $0) == .dead }
             if let extra = pick(1, from: dead + absentSeeds, using: &rng).first, !targets.contains(extra) {
                 targets.append(extra)
             }
@@ -39,31 +40,27 @@ extension GossipMembership {
     mutating func makeDigest<R: RandomNumberGenerator>(using rng: inout R) -> [MemberDigest] {
         var entries = [selfDigest]
         let room = settings.maxDigestEntries - 1
-        if order.count <= room {
-            for peer in order {
-                guard var r = peers[peer] else { continue }
-                entries.append(r.digest)
-                r.transmissions += 1
-                peers[peer] = r
+        entries.reserveCapacity(min(rows.count, room) + 1)
+        if rows.count <= room {
+            for i in rows.indices {
+                entries.append(rows[i].digest)
+                rows[i].transmissions += 1
             }
             return entries
         }
-        var chosen = Set<NodeID>()
-        for peer in order where chosen.count < room {
-            guard var r = peers[peer], r.transmissions < settings.newsTransmissions else { continue }
-            chosen.insert(peer)
-            entries.append(r.digest)
-            r.transmissions += 1
-            peers[peer] = r
+        var chosen = Set<Int>()
+        for i in rows.indices where chosen.count < room && rows[i].transmissions < settings.newsTransmissions {
+            chosen.insert(i)
+            entries.append(rows[i].digest)
+            rows[i].transmissions += 1
         }
         var attempts = 0
         while chosen.count < room && attempts < room * 3 {
             attempts += 1
-            let peer = order[Int.random(in: 0..<order.count, using: &rng)]
-            guard chosen.insert(peer).inserted, var r = peers[peer] else { continue }
-            entries.append(r.digest)
-            r.transmissions += 1
-            peers[peer] = r
+            let i = Int.random(in: 0..<rows.count, using: &rng)
+            guard chosen.insert(i).inserted else { continue }
+            entries.append(rows[i].digest)
+            rows[i].transmissions += 1
         }
         return entries
     }

@@ -13,11 +13,11 @@ extension GossipMembership {
                                                    previousLifecycle: .joining, isNewLife: false)))
         }
         var refuted = false
-        for entry in message.entries {
-            if entry.id == id {
-                refuted = refuteIfNeeded(entry) || refuted
+        for k in message.entries.indices {
+            if message.entries[k].id == id {
+                refuted = refuteIfNeeded(message.entries[k]) || refuted
             } else {
-                merge(entry, from: peer, now: now, out: &out)
+                merge(message.entries[k], from: peer, now: now, out: &out)
             }
         }
         if refuted {
@@ -50,56 +50,57 @@ extension GossipMembership {
     /// has not heard of its own death; tell it, so it refutes and comes back as a new life.
     func correction(for message: GossipMessage, from peer: NodeID) -> MemberDigest? {
         guard let own = message.entries.first(where: { $0.id == peer }), !own.status.isDown else { return nil }
-        if let r = peers[peer], r.status.isDown, own.incarnation <= r.incarnation {
-            return r.digest
+        if let i = index[peer] {
+            let r = rows[i]
+            return r.status.isDown && own.incarnation <= r.incarnation ? r.digest : nil
         }
-        if peers[peer] == nil, let t = tombstones[peer], own.incarnation <= t.incarnation {
+        if let t = tombstones[peer], own.incarnation <= t.incarnation {
             return MemberDigest(id: peer, incarnation: t.incarnation, heartbeat: 0, status: .dead, health: MemberHealth())
         }
         return nil
     }
 
     mutating func merge(_ e: MemberDigest, from peer: NodeID, now: Duration, out: inout [GossipDirective]) {
-        guard var r = peers[e.id] else {
+        guard let i = index[e.id] else {
             admit(e, from: peer, now: now, out: &out)
             return
         }
-        if e.incarnation > r.incarnation {
-            let before = r
+        // Most rows of a digest are not news: settle those with three comparisons.
+        if e.incarnation == rows[i].incarnation && e.heartbeat <= rows[i].heartbeat && e.status <= rows[i].status
+            && !(e.status == .suspect && !rows[i].suspecters.contains(peer)) {
+            return
+        }
+        if e.incarnation > rows[i].incarnation {
+            let before = rows[i]
             let newLife = before.status.isDown && !e.status.isDown
-            r.incarnation = e.incarnation
-            r.heartbeat = e.heartbeat
-            r.health = e.health
-            r.lastAdvanced = now
-            r.status = e.status
-            r.statusSince = now
-            r.suspecters = e.status == .suspect ? [peer] : []
-            r.transmissions = 0
             let implied = MemberRecord.lifecycle(for: e.status)
-            r.lifecycle = newLife ? implied : max(before.lifecycle, implied)
-            peers[e.id] = r
+            var r = MemberRecord(id: e.id, incarnation: e.incarnation, heartbeat: e.heartbeat, status: e.status,
+                                 lifecycle: newLife ? implied : max(before.lifecycle, implied), health: e.health,
+                                 lastAdvanced: now, statusSince: now)
+            if e.status == .suspect { r.suspecters = [peer] }
+            rows[i] = r
             if newLife || before.status != r.status || before.lifecycle != r.lifecycle {
                 out.append(.memberChanged(MemberChange(member: r.member, previousStatus: before.status,
                                                        previousLifecycle: before.lifecycle, isNewLife: newLife)))
             }
-        } else if e.incarnation == r.incarnation {
+        } else if e.incarnation == rows[i].incarnation {
             var status = e.status
-            if status == .dead && now - r.lastAdvanced <= settings.suspectAfter(clusterSize: clusterSize) {
+            if status == .dead && rows[i].status < .dead
+                && now - rows[i].lastAdvanced <= settings.suspectAfter(clusterSize: clusterSize) {
                 // Someone else's verdict against our own fresh evidence: suspect it and let it refute.
                 status = .suspect
             }
-            if e.heartbeat > r.heartbeat {
-                r.heartbeat = e.heartbeat
-                r.health = e.health
-                r.lastAdvanced = now
+            if e.heartbeat > rows[i].heartbeat {
+                rows[i].heartbeat = e.heartbeat
+                rows[i].health = e.health
+                rows[i].lastAdvanced = now
             }
-            if status > r.status {
-                setStatus(&r, to: status, now: now, out: &out)
-                if status == .suspect { r.suspecters = [peer] }
-            } else if status == .suspect && r.status == .suspect {
-                r.suspecters.insert(peer)
+            if status > rows[i].status {
+                out.append(.memberChanged(rows[i].setStatus(status, now: now)))
+                if status == .suspect { rows[i].suspecters = [peer] }
+            } else if status == .suspect && rows[i].status == .suspect {
+                rows[i].suspecters.insert(peer)
             }
-            peers[e.id] = r
         }
     }
 
@@ -107,13 +108,12 @@ extension GossipMembership {
     mutating func admit(_ e: MemberDigest, from peer: NodeID, now: Duration, out: inout [GossipDirective]) {
         let tomb = tombstones[e.id]
         if let t = tomb, e.incarnation <= t.incarnation { return }
-        tombstones[e.id] = nil
+        if tomb != nil { tombstones[e.id] = nil }
         var r = MemberRecord(id: e.id, incarnation: e.incarnation, heartbeat: e.heartbeat, status: e.status,
                              lifecycle: MemberRecord.lifecycle(for: e.status), health: e.health,
                              lastAdvanced: now, statusSince: now)
         if e.status == .suspect { r.suspecters = [peer] }
-        peers[e.id] = r
-        order.append(e.id)
+        append(r)
         out.append(.memberChanged(MemberChange(member: r.member, previousStatus: nil, previousLifecycle: nil,
                                                isNewLife: tomb != nil && !e.status.isDown)))
     }

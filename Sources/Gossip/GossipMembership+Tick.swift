@@ -54,58 +54,42 @@ extension GossipMembership {
         let n = clusterSize
         let mult = Double(localHealthMultiplier)
         let suspectAfter = settings.suspectAfter(clusterSize: n) * mult
-        for peer in order {
-            guard var r = peers[peer] else { continue }
-            switch r.status {
-            case .alive where now - r.lastAdvanced > suspectAfter:
-                setStatus(&r, to: .suspect, now: now, out: &out)
-                r.suspecters = [id]
+        for i in rows.indices {
+            switch rows[i].status {
+            case .alive where now - rows[i].lastAdvanced > suspectAfter:
+                out.append(.memberChanged(rows[i].setStatus(.suspect, now: now)))
+                rows[i].suspecters = [id]
                 stats.suspicionsRaised += 1
             case .suspect:
-                let confirmations = r.suspecters.subtracting([id]).count
-                let expired = now - r.statusSince >= settings.suspicionPeriod(confirmations: confirmations, clusterSize: n) * mult
+                let confirmations = rows[i].suspecters.count - (rows[i].suspecters.contains(id) ? 1 : 0)
+                let expired = now - rows[i].statusSince >= settings.suspicionPeriod(confirmations: confirmations, clusterSize: n) * mult
                 // A heartbeat that still advances is evidence of life: wait for the refutation instead.
-                if expired && now - r.lastAdvanced > suspectAfter {
-                    setStatus(&r, to: .dead, now: now, out: &out)
+                if expired && now - rows[i].lastAdvanced > suspectAfter {
+                    out.append(.memberChanged(rows[i].setStatus(.dead, now: now)))
                     stats.deathsDeclared += 1
-                } else {
-                    continue
                 }
             default:
-                continue
+                break
             }
-            peers[peer] = r
         }
     }
 
     /// Dead and left members leave the digests after `deadRetention`; a tombstone remembers their
     /// incarnation so stale gossip cannot bring that life back.
     mutating func prune(now: Duration, out: inout [GossipDirective]) {
-        var removed: [NodeID] = []
-        for (peer, r) in peers where r.status.isDown && now - r.statusSince >= settings.deadRetention {
-            removed.append(peer)
-            tombstones[peer] = Tombstone(incarnation: r.incarnation, since: now)
+        var removed = Set<NodeID>()
+        for i in rows.indices where rows[i].status.isDown && now - rows[i].statusSince >= settings.deadRetention {
+            let r = rows[i]
+            removed.insert(r.id)
+            tombstones[r.id] = Tombstone(incarnation: r.incarnation, since: now)
             var gone = r
             gone.lifecycle = .removed
             out.append(.memberChanged(MemberChange(member: gone.member, previousStatus: r.status,
                                                    previousLifecycle: r.lifecycle, isNewLife: false)))
         }
-        if !removed.isEmpty {
-            for peer in removed { peers[peer] = nil }
-            let gone = Set(removed)
-            order.removeAll { gone.contains($0) }
+        if !removed.isEmpty { removeRows(removed) }
+        if !tombstones.isEmpty {
+            tombstones = tombstones.filter { now - $0.value.since < settings.tombstoneRetention }
         }
-        tombstones = tombstones.filter { now - $0.value.since < settings.tombstoneRetention }
-    }
-
-    /// Moves a record's status forward, its lifecycle with it, and reports the change.
-    mutating func setStatus(_ r: inout MemberRecord, to newStatus: MemberStatus, now: Duration, out: inout [GossipDirective]) {
-        let before = r
-        r.status = newStatus
-        r.statusSince = now
-        r.transmissions = 0
-        r.lifecycle = max(r.lifecycle, MemberRecord.lifecycle(for: newStatus))
-        out.append(.memberChanged(MemberChange(member: r.member, previousStatus: before.status,
-                                               previousLifecycle: before.lifecycle, isNewLife: false)))
     }
 }

@@ -26,9 +26,10 @@ public struct GossipMembership: Sendable {
     /// Running counts, for metrics and tests.
     public internal(set) var stats = GossipStats()
 
-    var peers: [NodeID: MemberRecord] = [:]
-    /// The keys of `peers`, for uniform random picks.
-    var order: [NodeID] = []
+    /// Every known peer; rows are mutated in place (the simulator runs 1,000 of these cores).
+    var rows: [MemberRecord] = []
+    /// Where each peer's row is in `rows`.
+    var index: [NodeID: Int] = [:]
     var tombstones: [NodeID: Tombstone] = [:]
     let seeds: [NodeID]
     var lastTick: Duration?
@@ -52,12 +53,14 @@ public struct GossipMembership: Sendable {
 
     /// Members alive or suspect in this view, this node included.
     public var clusterSize: Int {
-        1 + peers.values.reduce(0) { $0 + ($1.status.isDown ? 0 : 1) }
+        var n = 1
+        for i in rows.indices where !rows[i].status.isDown { n += 1 }
+        return n
     }
 
     /// Every member in this view (this node included, pruned ones excluded), sorted by id.
     public var members: [Member] {
-        var all = peers.values.map(\.member)
+        var all = rows.map(\.member)
         all.append(selfMember)
         return all.sorted { $0.id < $1.id }
     }
@@ -65,12 +68,29 @@ public struct GossipMembership: Sendable {
     /// One member of this view, or nil when unknown or pruned.
     public func member(_ id: NodeID) -> Member? {
         if id == self.id { return selfMember }
-        return peers[id]?.member
+        return index[id].map { rows[$0].member }
+    }
+
+    /// The status of one member in this view, without copying its row.
+    public func status(of id: NodeID) -> MemberStatus? {
+        if id == self.id { return status }
+        return index[id].map { rows[$0].status }
     }
 
     /// Replaces what this node reports about itself; the next digest carries it.
     public mutating func updateHealth(_ health: MemberHealth) {
         self.health = health
+    }
+
+    mutating func append(_ r: MemberRecord) {
+        index[r.id] = rows.count
+        rows.append(r)
+    }
+
+    mutating func removeRows(_ ids: Set<NodeID>) {
+        rows.removeAll { ids.contains($0.id) }
+        index = [:]
+        for (i, r) in rows.enumerated() { index[r.id] = i }
     }
 
     var selfMember: Member {

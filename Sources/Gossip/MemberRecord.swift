@@ -25,6 +25,16 @@ struct MemberRecord: Sendable, Hashable {
                lifecycle: lifecycle, health: health, lastSeen: lastAdvanced)
     }
 
+    /// Moves the status forward, the lifecycle with it, and returns the change to report.
+    mutating func setStatus(_ newStatus: MemberStatus, now: Duration) -> MemberChange {
+        let before = self
+        status = newStatus
+        statusSince = now
+        transmissions = 0
+        lifecycle = max(lifecycle, MemberRecord.lifecycle(for: newStatus))
+        return MemberChange(member: member, previousStatus: before.status, previousLifecycle: before.lifecycle, isNewLife: false)
+    }
+
     /// The lifecycle step a status implies; the stored lifecycle only ever moves up to it.
     static func lifecycle(for status: MemberStatus) -> MemberLifecycle {
         status.isDown ? .down : .up

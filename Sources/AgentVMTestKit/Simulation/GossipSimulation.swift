@@ -39,7 +39,10 @@ public struct GossipSimulation: Sendable {
     /// Whether to keep `changes` (the benchmark turns it off to save memory).
     public var recordChanges: Bool
 
-    var nodes: [NodeID: SimNode] = [:]
+    /// Nodes in a flat array, mutated in place: copying a core out and back would copy its whole
+    /// member table on every message.
+    var nodes: [SimNode] = []
+    var slot: [NodeID: Int] = [:]
     var ticks = EventQueue<NodeID>()
     var rng: SeededRandom
 
@@ -60,7 +63,8 @@ public struct GossipSimulation: Sendable {
                     if s != id && !seeds.contains(s) { seeds.append(s) }
                 }
             }
-            nodes[id] = SimNode(core: GossipMembership(id: id, settings: settings, seeds: seeds))
+            slot[id] = nodes.count
+            nodes.append(SimNode(core: GossipMembership(id: id, settings: settings, seeds: seeds)))
             ticks.push(id, at: settings.interval * rng.unit())
         }
     }
@@ -109,27 +113,25 @@ public struct GossipSimulation: Sendable {
     }
 
     mutating func deliver(_ d: SimulatedNetwork<NodeID, GossipMessage>.Delivery) {
-        guard var node = nodes[d.to], node.running else { return }
-        if node.slowFactor > 1 {
-            node.inbox.append((d.from, d.message))
-            nodes[d.to] = node
+        guard let i = slot[d.to], nodes[i].running else { return }
+        if nodes[i].slowFactor > 1 {
+            nodes[i].inbox.append((d.from, d.message))
             return
         }
-        let out = node.core.receive(d.message, from: d.from, now: now)
-        nodes[d.to] = node
+        let out = nodes[i].core.receive(d.message, from: d.from, now: now)
         perform(out, by: d.to)
     }
 
     mutating func tick(_ id: NodeID) {
-        guard var node = nodes[id], node.running else { return }
+        guard let i = slot[id], nodes[i].running else { return }
         var out: [GossipDirective] = []
         // A slow node gets to its mail only when it gets to run at all.
-        for (from, message) in node.inbox {
-            out += node.core.receive(message, from: from, now: now)
+        let inbox = nodes[i].inbox
+        nodes[i].inbox = []
+        for (from, message) in inbox {
+            out += nodes[i].core.receive(message, from: from, now: now)
         }
-        node.inbox = []
-        out += node.core.tick(now: now, using: &rng)
-        nodes[id] = node
+        out += nodes[i].core.tick(now: now, using: &rng)
         perform(out, by: id)
     }
 
@@ -145,7 +147,7 @@ public struct GossipSimulation: Sendable {
             case .memberChanged(let change):
                 if recordChanges { changes.append(ObservedChange(at: now, observer: id, change: change)) }
             case .scheduleTick(let after):
-                let factor = nodes[id]?.slowFactor ?? 1
+                let factor = slot[id].map { nodes[$0].slowFactor } ?? 1
                 ticks.push(id, at: now + after * factor)
             }
         }
@@ -155,30 +157,31 @@ public struct GossipSimulation: Sendable {
 
     /// Stops a node as a crash would: no more ticks, messages to it are lost.
     public mutating func kill(_ id: NodeID) {
-        nodes[id]?.running = false
-        nodes[id]?.inbox = []
+        guard let i = slot[id] else { return }
+        nodes[i].running = false
+        nodes[i].inbox = []
     }
 
     /// Starts a killed node again from scratch with `incarnation` (default 0, as a process that
     /// kept no state): it must learn from its peers that its old life is over.
     public mutating func restart(_ id: NodeID, incarnation: UInt64 = 0) {
-        guard nodes[id] != nil else { return }
-        nodes[id] = SimNode(core: GossipMembership(id: id, settings: settings, incarnation: incarnation))
+        guard let i = slot[id] else { return }
+        nodes[i] = SimNode(core: GossipMembership(id: id, settings: settings, incarnation: incarnation))
         ticks.push(id, at: now + settings.interval * rng.unit())
     }
 
     /// Makes a node run `factor` times slower: its rounds come `factor` × late and it handles its
     /// messages only when it runs. A factor of 1 makes it normal again.
     public mutating func slow(_ id: NodeID, factor: Double) {
-        nodes[id]?.slowFactor = max(1, factor)
+        guard let i = slot[id] else { return }
+        nodes[i].slowFactor = max(1, factor)
     }
 
     /// Graceful leave of one node; it stops afterwards.
     public mutating func leave(_ id: NodeID) {
-        guard var node = nodes[id], node.running else { return }
-        let out = node.core.leave(now: now)
-        node.running = false
-        nodes[id] = node
+        guard let i = slot[id], nodes[i].running else { return }
+        let out = nodes[i].core.leave(now: now)
+        nodes[i].running = false
         perform(out, by: id)
     }
 
@@ -193,44 +196,43 @@ public struct GossipSimulation: Sendable {
     // MARK: Views
 
     /// Whether a node is running.
-    public func isRunning(_ id: NodeID) -> Bool { nodes[id]?.running ?? false }
+    public func isRunning(_ id: NodeID) -> Bool { slot[id].map { nodes[$0].running } ?? false }
 
     /// The nodes currently running.
     public var runningIDs: [NodeID] { ids.filter { isRunning($0) } }
 
     /// A node's core, to read its view and counters.
-    public func core(_ id: NodeID) -> GossipMembership? { nodes[id]?.core }
+    public func core(_ id: NodeID) -> GossipMembership? { slot[id].map { nodes[$0].core } }
 
     /// How `observer` sees `target`, or nil when it does not know it (or pruned it).
     public func member(_ target: NodeID, seenBy observer: NodeID) -> Member? {
-        nodes[observer]?.core.member(target)
+        slot[observer].flatMap { nodes[$0].core.member(target) }
     }
 
     /// `observer`'s view: status of every member it knows.
     public func view(of observer: NodeID) -> [NodeID: MemberStatus] {
         var out: [NodeID: MemberStatus] = [:]
-        for m in nodes[observer]?.core.members ?? [] { out[m.id] = m.status }
+        for m in core(observer)?.members ?? [] { out[m.id] = m.status }
         return out
     }
 
     /// Whether every running node sees exactly the running nodes as alive.
     public var isConverged: Bool {
-        let running = Set(runningIDs)
-        for id in running {
-            guard let core = nodes[id]?.core else { return false }
-            let alive = core.members.lazy.filter { $0.status == .alive }.map(\.id)
-            guard Set(alive) == running else { return false }
+        let running = runningIDs
+        for node in nodes where node.running {
+            guard node.core.clusterSize == running.count else { return false }
+            for other in running where node.core.status(of: other) != .alive { return false }
         }
         return true
     }
 
     /// Whether every running node other than `target` holds `target` with `status`.
     public func allRunning(see target: NodeID, as status: MemberStatus) -> Bool {
-        runningIDs.allSatisfy { $0 == target || member(target, seenBy: $0)?.status == status }
+        nodes.allSatisfy { !$0.running || $0.core.id == target || $0.core.status(of: target) == status }
     }
 
     /// Messages the cores produced (a broadcast counts once, as one publish).
     public var messagesSent: Int {
-        nodes.values.reduce(0) { $0 + $1.core.stats.messagesSent }
+        nodes.reduce(0) { $0 + $1.core.stats.messagesSent }
     }
 }
