@@ -104,6 +104,15 @@ public actor GossipNode {
     /// One member of this node's view.
     public func member(_ id: NodeID) -> Member? { core.member(id) }
 
+    /// The wall-clock time a member's `lastSeen` (a reading of this node's monotonic clock) stands for.
+    public func lastSeenDate(of member: Member) -> Date {
+        Date(timeIntervalSinceNow: -GossipNode.seconds(now() - member.lastSeen))
+    }
+
+    private static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
     /// The core's running counts.
     public func stats() -> GossipStats { core.stats }
 

@@ -39,4 +39,18 @@ import Testing
         #expect(sim.isConverged)
         #expect(declarations(of: "n0", as: .dead, in: sim.changes).isEmpty)
     }
+
+    @Test func messagesPerNodeDoNotGrowWithClusterSize() {
+        func perNodePerSecond(_ n: Int) -> Double {
+            var sim = GossipSimulation(nodes: n, seed: 3, bootstrap: .randomSeeds(3), recordChanges: false)
+            #expect(sim.run(until: { $0.isConverged }, timeout: .seconds(30)) != nil)
+            let before = sim.messagesSent
+            sim.run(for: .seconds(10))
+            return Double(sim.messagesSent - before) / Double(n) / 10
+        }
+        let small = perNodePerSecond(8), large = perNodePerSecond(64)
+        let ceiling = Double(GossipSettings().fanout) / 0.2 + 1  // fanout per round, plus one reconnect per second
+        #expect(small <= ceiling && large <= ceiling, "\(small) and \(large) msgs/node/s")
+        #expect(abs(large - small) < 1)
+    }
 }

@@ -32,6 +32,11 @@ import Transport
             return true
         }
         #expect(all)
+        if let c = await nodes[0].member("c") {
+            let seen = await nodes[0].lastSeenDate(of: c)
+            #expect(abs(seen.timeIntervalSinceNow) < 60)
+            #expect(c.lifecycle == .up)
+        }
         await nodes[2].stop()
         let dead = await waitUntil {
             let a = await status(nodes[0], of: "c"), b = await status(nodes[1], of: "c")
