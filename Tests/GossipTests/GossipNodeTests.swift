@@ -46,6 +46,25 @@ import Transport
         for n in nodes { await n.stop() }
     }
 
+    @Test func restartedNodeComesBackWithAHigherIncarnation() async throws {
+        let bus = InProcessTransport()
+        defer { bus.close() }
+        let a = try GossipNode(id: "a", cluster: "t4", transport: bus, settings: fast)
+        let b1 = try GossipNode(id: "b", cluster: "t4", transport: bus, settings: fast, incarnation: 7)
+        try await a.start()
+        try await b1.start()
+        #expect(await waitUntil { await status(a, of: "b") == .alive })
+        await b1.stop()
+        #expect(await waitUntil { await status(a, of: "b") == .dead })
+        // Same incarnation as the old life: it must learn from `a` that that life is over.
+        let b2 = try GossipNode(id: "b", cluster: "t4", transport: bus, settings: fast, incarnation: 7)
+        try await b2.start()
+        #expect(await waitUntil { await status(a, of: "b") == .alive })
+        #expect((await a.member("b")?.incarnation ?? 0) > 7)
+        await a.stop()
+        await b2.stop()
+    }
+
     @Test func leaveIsSeenAsLeftAndChangesAreStreamed() async throws {
         let bus = InProcessTransport()
         defer { bus.close() }
