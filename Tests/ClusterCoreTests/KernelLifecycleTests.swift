@@ -1,4 +1,2 @@
 import Testing
 @testable import ClusterCore
-
-@Test func ClusterCoreLinks() {}
