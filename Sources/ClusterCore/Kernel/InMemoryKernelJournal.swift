@@ -7,6 +7,7 @@ public final class InMemoryKernelJournal: KernelJournal {
         var processes: [String: JournaledProcess] = [:]
         var order: [String] = []
         var mailboxes: [String: [BrokerMessage]] = [:]
+        var reservedIDs: UInt64 = 0
     }
     private let state = Mutex(State())
 
@@ -36,10 +37,14 @@ public final class InMemoryKernelJournal: KernelJournal {
         }
     }
 
+    public func idsReserved(upTo counter: UInt64) async throws {
+        state.withLock { $0.reservedIDs = max($0.reservedIDs, counter) }
+    }
+
     public func load() async throws -> JournalContents {
         state.withLock { s in
             JournalContents(processes: s.order.compactMap { s.processes[$0] },
-                            mailboxes: s.mailboxes.filter { !$0.value.isEmpty })
+                            mailboxes: s.mailboxes.filter { !$0.value.isEmpty }, reservedIDs: s.reservedIDs)
         }
     }
 }

@@ -6,7 +6,8 @@ extension Kernel {
     @discardableResult
     public func spawn(_ agent: String) async throws -> String {
         guard let a = agentTable.withLock({ $0[agent] }) else { throw KernelError.agentNotFound(agent) }
-        let id = ids.next()
+        let (id, counter) = ids.next()
+        if journalEnabled, counter > reservedIDs.load(ordering: .relaxed) { try await reserveIDs(through: counter) }
         let entry = ProcessEntry(id: id, agent: a)
         try table.withLock { t throws(KernelError) in
             guard t.live.count < config.maxProcesses else { throw .processLimitReached(limit: config.maxProcesses) }
@@ -135,6 +136,18 @@ extension Kernel {
             }
         }
         try? await save(e)
+    }
+
+    /// Records in the journal that ids up to a block past `counter` may be used.
+    func reserveIDs(through counter: UInt64) async throws {
+        let upTo = counter + Kernel.idReservationBlock
+        do { try await journal.idsReserved(upTo: upTo) } catch { throw KernelError.journal("cannot reserve ids: \(error)") }
+        var current = reservedIDs.load(ordering: .relaxed)
+        while current < upTo {
+            let (done, original) = reservedIDs.compareExchange(expected: current, desired: upTo, ordering: .relaxed)
+            if done { break }
+            current = original
+        }
     }
 
     /// Records the process's current state in the journal (when there is one).

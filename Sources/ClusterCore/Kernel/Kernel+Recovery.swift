@@ -19,6 +19,8 @@ extension Kernel {
         let contents: JournalContents
         do { contents = try await journal.load() } catch { throw KernelError.journal("cannot load: \(error)") }
         var report = RecoveryReport()
+        ids.observe(counter: contents.reservedIDs)
+        reservedIDs.store(contents.reservedIDs, ordering: .relaxed)
         for p in contents.processes where p.state != .terminated {
             if table.withLock({ $0.live[p.id] != nil }) {
                 report.failed[p.id] = "a process with this id already exists"

@@ -22,6 +22,9 @@ public final class Kernel: Sendable {
     let agentTable = Mutex<[String: AgentEntry]>([:])
     let table = Mutex(ProcessTable())
     let executionIDs = Atomic<UInt64>(0)
+    /// Id counter values up to this one are recorded as reserved in the journal.
+    let reservedIDs = Atomic<UInt64>(0)
+    static let idReservationBlock: UInt64 = 4096
     /// Counters of processes that are gone, so totals survive them.
     let retired = Mutex(ProcessCounters())
     /// Channel deliveries waiting to be journaled before they enter a mailbox (journal enabled only).

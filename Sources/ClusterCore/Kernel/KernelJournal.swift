@@ -17,6 +17,9 @@ public protocol KernelJournal: Sendable {
     func messageAppended(_ message: BrokerMessage, process: String) async throws
     /// The message left the mailbox (handled, or dead-lettered).
     func messageConsumed(_ messageID: UInt64, process: String) async throws
+    /// Process ids up to this counter value may be in use: after a restart none of them is handed
+    /// out again. The kernel reserves ids in blocks, so this is written once per block of spawns.
+    func idsReserved(upTo counter: UInt64) async throws
     /// Everything recorded, for `Kernel.recover`.
     func load() async throws -> JournalContents
 }
@@ -49,10 +52,13 @@ public struct JournaledProcess: Sendable, Hashable, Codable {
 public struct JournalContents: Sendable, Hashable {
     public var processes: [JournaledProcess]
     public var mailboxes: [String: [BrokerMessage]]
+    /// The highest `idsReserved` value recorded.
+    public var reservedIDs: UInt64
 
-    public init(processes: [JournaledProcess] = [], mailboxes: [String: [BrokerMessage]] = [:]) {
+    public init(processes: [JournaledProcess] = [], mailboxes: [String: [BrokerMessage]] = [:], reservedIDs: UInt64 = 0) {
         self.processes = processes
         self.mailboxes = mailboxes
+        self.reservedIDs = reservedIDs
     }
 }
 
@@ -64,5 +70,6 @@ public struct NoKernelJournal: KernelJournal {
     public func processRemoved(_ id: String) async throws {}
     public func messageAppended(_ message: BrokerMessage, process: String) async throws {}
     public func messageConsumed(_ messageID: UInt64, process: String) async throws {}
+    public func idsReserved(upTo counter: UInt64) async throws {}
     public func load() async throws -> JournalContents { JournalContents() }
 }

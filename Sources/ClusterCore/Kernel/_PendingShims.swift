@@ -142,7 +142,7 @@ public struct BrokerMessage: Sendable, Hashable, Codable {
 public struct DeadLetter: Sendable, Hashable, Codable { public var message: BrokerMessage; public var reason: String; public var at: Date }
 public enum BrokerError: Error, Sendable, CustomStringConvertible {
     case channelNotFound(String), channelExists(String), mailboxFull(owner: String), invalidChannelName(String)
-    public var description: String { "\(self)" }
+    public var description: String { "broker error" }
 }
 public final class Mailbox: Sendable {
     private let q = Mutex<[BrokerMessage]>([])
