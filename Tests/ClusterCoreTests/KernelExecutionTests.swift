@@ -146,3 +146,39 @@ struct KernelExecutionTests {
         #expect(await eventually { log.contains("custom.note", source: pid) })
     }
 }
+
+@Suite("Kernel tools")
+struct KernelToolTests {
+    struct Caller: AgentHandler {
+        func execute(_ task: AgentTask, context: ExecutionContext) async throws -> AgentOutput {
+            AgentOutput(try await context.callTool(task.name, arguments: task.input))
+        }
+    }
+
+    @Test func handlersCallToolsAsTheirAgent() async throws {
+        let events = EventBus()
+        let tools = ToolRouter(events: events)
+        try tools.register(ToolDefinition(name: "whoami") { _, inv in
+            .object(["agent": .string(inv.caller.agent), "process": .string(inv.caller.processID ?? "")])
+        })
+        try tools.register(ToolDefinition(name: "wipe", permission: .admin, sideEffects: [.filesystem]) { _, _ in .null })
+        try tools.register(ToolDefinition(name: "other") { _, _ in .null })
+        let registry = HandlerRegistry.withBuiltIns()
+        registry.register("caller", handler: Caller())
+        let kernel = Kernel(config: KernelConfig(nodeID: "tl"), events: events, tools: tools, handlers: registry)
+        try kernel.register(AgentDefinition(name: "a", handler: "caller", tools: ["whoami", "wipe"], permission: .read))
+        let pid = try await kernel.spawn("a")
+        let r = try await kernel.execute(pid, AgentTask("whoami"))
+        #expect(r.output == ["agent": "a", "process": .string(pid)])
+        // Denied calls fail the execution (the handler let the error out), naming the tool.
+        await #expect(throws: KernelError.self) { try await kernel.execute(pid, AgentTask("wipe")) }
+        let b = try await kernel.spawn("a")
+        do {
+            _ = try await kernel.execute(b, AgentTask("other"))
+            Issue.record("a tool outside the allowlist was called")
+        } catch let KernelError.handlerFailed(_, _, message) {
+            #expect(message.contains("other"))
+        }
+        #expect(tools.stats().byToolAndAgent["whoami"]?["a"]?.calls == 1)
+    }
+}

@@ -23,12 +23,11 @@ extension Kernel {
             }
             c.executions[control.id] = control
         }
-        if let schema = def.contract?.input {
-            let violations = schema.validate(task.input)
-            if !violations.isEmpty {
+        if let contract = def.contract {
+            do { try contract.checkInput(task.input, agent: def.name) } catch {
                 _ = e.core.withLock { $0.executions.removeValue(forKey: control.id) }
-                emitViolation(e, phase: .input, violations)
-                throw ContractViolation(agent: def.name, phase: .input, violations: violations)
+                emitViolation(e, error)
+                throw error
             }
         }
         events.emit("execution.started", source: id, data: ["task": .string(task.name), "execution": .number(Double(control.id))])
@@ -46,13 +45,12 @@ extension Kernel {
                 try? recordUsage(e, control: control, tokens: out.tokens, cost: out.cost)
             }
             let usage = control.usage
-            if let schema = def.contract?.output {
-                let violations = schema.validate(out.value)
-                if !violations.isEmpty {
+            if let contract = def.contract {
+                do { try contract.checkOutput(out.value, agent: def.name) } catch {
                     e.core.withLock { $0.counters.failedExecutions += 1 }
-                    emitViolation(e, phase: .output, violations)
-                    await crash(e, reason: "output contract violated")
-                    throw ContractViolation(agent: def.name, phase: .output, violations: violations)
+                    emitViolation(e, error)
+                    await crash(e, reason: "output contract violated: \(error)")
+                    throw error
                 }
             }
             checkSLA(e, duration: duration, cost: usage.cost)
@@ -129,25 +127,18 @@ extension Kernel {
         }
     }
 
-    private func emitViolation(_ e: ProcessEntry, phase: ContractPhase, _ violations: [SchemaViolation]) {
-        events.emit("contract.violated", source: e.id, data: [
-            "agent": .string(e.agent.definition.name), "phase": .string(phase.rawValue),
-            "violations": .array(violations.map { ["path": .string($0.path), "message": .string($0.message)] }),
-        ])
+    private func emitViolation(_ e: ProcessEntry, _ violation: ContractViolation) {
+        events.emit("contract.violated", source: e.id, data: violation.eventData)
     }
 
     private func checkSLA(_ e: ProcessEntry, duration: Duration, cost: Double) {
         guard let contract = e.agent.definition.contract else { return }
-        if let max = contract.maxLatency, duration > max {
-            events.emit("contract.sla.latency", source: e.id, data: [
-                "agent": .string(e.agent.definition.name), "durationMs": .number(duration.seconds * 1000),
-                "maxLatencyMs": .number(max.seconds * 1000),
-            ])
-        }
-        if let max = contract.maxCost, cost > max {
-            events.emit("contract.sla.cost", source: e.id, data: [
-                "agent": .string(e.agent.definition.name), "cost": .number(cost), "maxCost": .number(max),
-            ])
+        for breach in contract.slaBreaches(latency: duration, cost: cost) {
+            events.emit("contract.sla.\(breach.kind)", source: e.id, data: {
+                guard case .object(var o) = breach.eventData else { return breach.eventData }
+                o["agent"] = .string(e.agent.definition.name)
+                return .object(o)
+            }())
         }
     }
 }
