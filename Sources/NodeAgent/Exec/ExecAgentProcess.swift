@@ -1,0 +1,388 @@
+import ClusterCore
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One exec agent process: a subprocess speaking the JSON-lines protocol of docs/exec-protocol.md.
+///
+/// One instance runs the program once; a restart is a new instance (see `RestartPolicy`).
+/// Stdout and stderr are read on dedicated threads; stdin writes go through a serial queue.
+/// Starting one ignores SIGPIPE in the node (process-wide) so a write to a dead program fails
+/// instead of killing the node; the program itself starts with default signal dispositions.
+public final class ExecAgentProcess: Sendable {
+    /// The agent process id the program serves.
+    public let processID: String
+    /// The agent's name.
+    public let agent: String
+    /// The agent's configuration, sent in `hello`.
+    public let config: JSONValue
+    /// How the program is run.
+    public let configuration: ExecConfiguration
+
+    private let host: any ExecHost
+    private let state = Mutex<State>(State())
+    private let writeQueue = DispatchQueue(label: "agentvm.exec.stdin")
+
+    private enum Phase { case idle, starting, running, stopping, exited }
+
+    private struct State {
+        var phase = Phase.idle
+        var pid: Int32 = 0
+        var pipes: PipeSet?
+        var pending: [String: CheckedContinuation<ExecResult, any Error>] = [:]
+        var ready: CheckedContinuation<Void, any Error>?
+        var readySeen = false
+        var malformed = 0
+        var stdoutClosed = false
+        var shutdownRequested = false
+        var exit: ExecExit?
+    }
+
+    /// Creates a stopped agent process; `host` answers its requests.
+    public init(processID: String, agent: String, config: JSONValue = .object([:]),
+                configuration: ExecConfiguration, host: any ExecHost) {
+        self.processID = processID
+        self.agent = agent
+        self.config = config
+        self.configuration = configuration
+        self.host = host
+    }
+
+    /// Lines from the program that broke the protocol so far.
+    public var malformedLineCount: Int { state.withLock { $0.malformed } }
+
+    /// The program's pid while it runs (0 before start).
+    public var pid: Int32 { state.withLock { $0.pid } }
+
+    /// How it ended, once it has.
+    public var exitStatus: ExecExit? { state.withLock { $0.exit } }
+
+    /// Launches the program, sends `hello` and waits for `ready`. On timeout the program is stopped.
+    public func start() async throws {
+        let allowed = state.withLock { s -> Bool in
+            guard s.phase == .idle else { return false }
+            s.phase = .starting
+            return true
+        }
+        guard allowed else { throw ExecError.notRunning }
+        signal(SIGPIPE, SIG_IGN)
+        let child: ChildProcess
+        do {
+            let executable = try Self.resolve(configuration)
+            child = try ChildProcess.spawn(
+                executable: executable.path, argv: configuration.argv,
+                environment: configuration.environment ?? ProcessInfo.processInfo.environment,
+                workingDirectory: configuration.workingDirectory,
+                onExit: { [self] status in processTerminated(status) })
+        } catch {
+            state.withLock { $0.phase = .idle }
+            throw error
+        }
+        let pipes = PipeSet(child: child)
+        state.withLock {
+            $0.pid = child.pid
+            $0.pipes = pipes
+        }
+        let maxLine = configuration.maxLineBytes
+        Thread.detachNewThread { [self] in
+            LineReader.run(fd: child.stdoutFD, maxLine: maxLine, onLine: handleLine,
+                           onOverflow: { malformed(ExecProtocolError.lineTooLong(maxLine).description) })
+            close(child.stdoutFD)
+            state.withLock { $0.stdoutClosed = true }
+        }
+        Thread.detachNewThread { [self] in
+            LineReader.run(fd: child.stderrFD, maxLine: maxLine, onLine: { line in
+                host.log(ExecLogEntry(level: "info", message: String(decoding: line, as: UTF8.self), source: .stderr),
+                         from: processID)
+            }, onOverflow: {})
+            close(child.stderrFD)
+        }
+        send(["type": "hello", "version": 1, "process": .string(processID), "agent": .string(agent), "config": config])
+        do {
+            try await waitReady()
+        } catch {
+            if case ExecError.readyTimeout = error { await terminate() }
+            throw error
+        }
+    }
+
+    private func waitReady() async throws {
+        let timeout = configuration.readyTimeout
+        let timer = Task { [self] in
+            try? await Task.sleep(for: timeout)
+            if Task.isCancelled { return }
+            let c = state.withLock { s -> CheckedContinuation<Void, any Error>? in
+                let c = s.ready
+                s.ready = nil
+                return c
+            }
+            c?.resume(throwing: ExecError.readyTimeout(timeout))
+        }
+        defer { timer.cancel() }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            let outcome = state.withLock { s -> Result<Bool, ExecError> in
+                if let exit = s.exit { return .failure(.processExited(exit)) }
+                if s.readySeen { return .success(true) }
+                s.ready = c
+                return .success(false)
+            }
+            switch outcome {
+            case .failure(let e): c.resume(throwing: e)
+            case .success(true): c.resume()
+            case .success(false): break
+            }
+        }
+    }
+
+    /// Sends a task and waits for its `result` (or `error`). Fails with `processExited` if the program dies.
+    public func runTask(id: String, task: String, input: JSONValue) async throws -> ExecResult {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<ExecResult, any Error>) in
+            let problem = state.withLock { s -> ExecError? in
+                if let exit = s.exit { return .processExited(exit) }
+                guard s.phase == .running else { return .notRunning }
+                if s.pending[id] != nil { return .duplicateTaskID(id) }
+                s.pending[id] = c
+                return nil
+            }
+            if let problem {
+                c.resume(throwing: problem)
+                return
+            }
+            send(["type": "task", "id": .string(id), "task": .string(task), "input": input])
+        }
+    }
+
+    /// Delivers a message (fire-and-forget).
+    public func deliver(id: String, from: String, payload: JSONValue) throws {
+        let running = state.withLock { $0.phase == .running }
+        guard running else { throw ExecError.notRunning }
+        send(["type": "message", "id": .string(id), "from": .string(from), "payload": payload])
+    }
+
+    /// Stops the program: `shutdown`, then SIGTERM after `shutdownGrace`, then SIGKILL after
+    /// `terminateGrace`, signalling its whole process group. Returns how it ended (nil if never started).
+    @discardableResult
+    public func terminate() async -> ExecExit? {
+        let (pid, done) = state.withLock { s -> (Int32, ExecExit?) in
+            if let exit = s.exit { return (0, exit) }
+            s.shutdownRequested = true
+            if s.phase != .idle { s.phase = .stopping }
+            return (s.pid, nil)
+        }
+        if let done { return done }
+        guard pid > 0 else { return nil }
+        send(["type": "shutdown"])
+        closeStdin()
+        if let exit = await waitForExit(configuration.shutdownGrace) { return exit }
+        signalGroup(pid, SIGTERM)
+        if let exit = await waitForExit(configuration.terminateGrace) { return exit }
+        signalGroup(pid, SIGKILL)
+        return await waitForExit(.seconds(60))
+    }
+
+    /// Polls for the exit until `timeout`; nil when still running.
+    public func waitForExit(_ timeout: Duration) async -> ExecExit? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let exit = exitStatus { return exit }
+            if ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    private func signalGroup(_ pid: Int32, _ sig: Int32) {
+        // Foundation starts the child as a process-group leader; signal the group so helpers it
+        // spawned go too. Only while we have not seen the exit, so the group id is still ours.
+        let alive = state.withLock { $0.exit == nil }
+        if alive { _ = kill(-pid, sig) }
+    }
+
+    // MARK: - Output from the program
+
+    private func handleLine(_ line: Data) {
+        if line.isEmpty || line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+        let object: [String: JSONValue]
+        do {
+            guard let o = try JSONValue.parse(line).objectValue else {
+                malformed(ExecProtocolError.notAnObject("not an object").description)
+                return
+            }
+            object = o
+        } catch {
+            malformed(ExecProtocolError.notAnObject(String(describing: error)).description)
+            return
+        }
+        guard let type = object["type"]?.stringValue else {
+            malformed(ExecProtocolError.missingField("type", in: "message").description)
+            return
+        }
+        switch type {
+        case "ready": readyReceived()
+        case "result":
+            guard let id = Self.idString(object["id"]) else { return malformed(ExecProtocolError.missingField("id", in: "result").description) }
+            let result = ExecResult(output: object["output"] ?? .null, tokens: object["tokens"]?.intValue,
+                                    cost: object["cost"]?.doubleValue)
+            guard let c = takePending(id) else { return malformed("result for unknown task id '\(id)'") }
+            c.resume(returning: result)
+        case "error":
+            let message = object["message"]?.stringValue ?? "unspecified error"
+            if let id = Self.idString(object["id"]), let c = takePending(id) {
+                c.resume(throwing: ExecError.taskFailed(id: id, message: message))
+            } else {
+                host.log(ExecLogEntry(level: "error", message: message, source: .program), from: processID)
+            }
+        case "emit":
+            guard let event = object["event"]?.stringValue, !event.isEmpty else {
+                return malformed(ExecProtocolError.missingField("event", in: "emit").description)
+            }
+            host.emit(type: event, data: object["data"] ?? .null, from: processID)
+        case "log":
+            guard let message = object["message"]?.stringValue else {
+                return malformed(ExecProtocolError.missingField("message", in: "log").description)
+            }
+            host.log(ExecLogEntry(level: object["level"]?.stringValue ?? "info", message: message, source: .program,
+                                  fields: object["fields"] ?? .null), from: processID)
+        case _ where ExecRequest.typeNames.contains(type):
+            guard let id = object["id"], Self.idString(id) != nil else {
+                return malformed(ExecProtocolError.missingField("id", in: type).description)
+            }
+            let request: ExecRequest
+            do {
+                request = try ExecRequest.parse(type: type, object)
+            } catch {
+                malformed(error.description)
+                send(["type": "reply", "id": id, "error": ["message": .string(error.description)]])
+                return
+            }
+            Task { [self] in
+                do {
+                    let value = try await host.handle(request, from: processID)
+                    send(["type": "reply", "id": id, "result": value])
+                } catch {
+                    send(["type": "reply", "id": id, "error": ["message": .string(String(describing: error))]])
+                }
+            }
+        default:
+            malformed(ExecProtocolError.unknownType(type).description)
+        }
+    }
+
+    private static func idString(_ value: JSONValue?) -> String? {
+        switch value {
+        case .string(let s)?: return s
+        case .number?: return value?.jsonString
+        default: return nil
+        }
+    }
+
+    private func readyReceived() {
+        let c = state.withLock { s -> CheckedContinuation<Void, any Error>? in
+            s.readySeen = true
+            if s.phase == .starting { s.phase = .running }
+            let c = s.ready
+            s.ready = nil
+            return c
+        }
+        c?.resume()
+    }
+
+    private func takePending(_ id: String) -> CheckedContinuation<ExecResult, any Error>? {
+        state.withLock { $0.pending.removeValue(forKey: id) }
+    }
+
+    private func malformed(_ why: String) {
+        state.withLock { $0.malformed += 1 }
+        host.log(ExecLogEntry(level: "warn", message: "malformed output from program: \(why)", source: .node), from: processID)
+    }
+
+    // MARK: - Input to the program
+
+    private func send(_ message: JSONValue) {
+        guard let fd = state.withLock({ $0.pipes?.stdinFD }) else { return }
+        var encoded = message.encoded()
+        encoded.append(0x0A)
+        let line = encoded
+        writeQueue.async { [self] in
+            // A failed write means the program is gone; its exit is reported by the termination handler.
+            let open = state.withLock { $0.pipes?.stdinOpen ?? false }
+            if open { _ = LineReader.writeAll(fd: fd, line) }
+        }
+    }
+
+    private func closeStdin() {
+        writeQueue.async { [self] in
+            state.withLock { $0.pipes }?.closeStdin()
+        }
+    }
+
+    // MARK: - Exit
+
+    private func processTerminated(_ status: ExecExit.Status) {
+        // Let the stdout reader drain lines written just before the exit, briefly.
+        Thread.detachNewThread { [self] in
+            let deadline = Date().addingTimeInterval(2)
+            while !state.withLock({ $0.stdoutClosed }) && Date() < deadline { usleep(2_000) }
+            finish(status)
+        }
+    }
+
+    private func finish(_ status: ExecExit.Status) {
+        let (exit, pending, ready) = state.withLock { s -> (ExecExit, [CheckedContinuation<ExecResult, any Error>], CheckedContinuation<Void, any Error>?) in
+            let exit = ExecExit(status: status, requested: s.shutdownRequested)
+            s.exit = exit
+            s.phase = .exited
+            let pending = Array(s.pending.values)
+            s.pending = [:]
+            let ready = s.ready
+            s.ready = nil
+            return (exit, pending, ready)
+        }
+        closeStdin()
+        // Report first, so a caller whose task fails already finds the exit with the host.
+        host.log(ExecLogEntry(level: exit.requested || exit.isSuccess ? "info" : "error",
+                              message: "program \(exit)", source: .node), from: processID)
+        host.exited(exit, process: processID)
+        for c in pending { c.resume(throwing: ExecError.processExited(exit)) }
+        ready?.resume(throwing: ExecError.processExited(exit))
+    }
+
+    // MARK: - Launch helpers
+
+    static func resolve(_ configuration: ExecConfiguration) throws -> URL {
+        guard let program = configuration.argv.first, !program.isEmpty else {
+            throw ExecError.launchFailed("argv is empty")
+        }
+        if program.contains("/") {
+            if program.hasPrefix("/") { return URL(fileURLWithPath: program) }
+            let base = configuration.workingDirectory ?? FileManager.default.currentDirectoryPath
+            return URL(fileURLWithPath: base).appendingPathComponent(program)
+        }
+        let path = (configuration.environment ?? ProcessInfo.processInfo.environment)["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(program)"
+            if access(candidate, X_OK) == 0 { return URL(fileURLWithPath: candidate) }
+        }
+        throw ExecError.launchFailed("\(program) not found in PATH")
+    }
+}
+
+/// The program's stdin, closed once, on the write queue.
+private final class PipeSet: Sendable {
+    let stdinFD: Int32
+    private let open = Mutex(true)
+
+    init(child: ChildProcess) { stdinFD = child.stdinFD }
+
+    var stdinOpen: Bool { open.withLock { $0 } }
+
+    func closeStdin() {
+        let wasOpen = open.withLock { o -> Bool in
+            let was = o
+            o = false
+            return was
+        }
+        if wasOpen { close(stdinFD) }
+    }
+}
