@@ -65,7 +65,7 @@ extension Kernel {
         core.counters = cp.counters
         core.mayHaveMemory = true
         if !cp.mailbox.isEmpty {
-            let box = Mailbox(owner: id, capacity: max(config.mailboxCapacity, cp.mailbox.count))
+            let box = broker.makeMailbox(owner: id, capacity: max(config.mailboxCapacity, cp.mailbox.count))
             for m in cp.mailbox { _ = try? box.push(m) }
             core.mailbox = box
         }

@@ -105,7 +105,7 @@ extension Kernel {
             guard !c.state.isFinal else { throw .messageRejected(process: e.id, reason: "it is \(c.state)") }
             let box: Mailbox
             if let m = c.mailbox { box = m } else {
-                box = Mailbox(owner: e.id, capacity: capacity)
+                box = broker.makeMailbox(owner: e.id, capacity: capacity)
                 c.mailbox = box
             }
             do { _ = try box.push(message) } catch {
@@ -140,17 +140,29 @@ extension Kernel {
         let handler = e.agent.handler
         let context = ExecutionContext(kernel: self, process: e)
         let maxAttempts = max(1, config.maxDeliveryAttempts)
+        let journaling = journalEnabled
         var delivered = 0
         var spins = 0
+        var expired: [BrokerMessage] = []
         while true {
             let next = e.core.withLock { c -> Next in
                 c.counters.messagesReceived += delivered
                 delivered = 0
                 guard c.state == .running else { c.draining = false; return .stop }
-                if let m = c.mailbox?.pop() { return .deliver(m) }
+                // With a journal, expired messages come back here so their records are consumed too;
+                // without one, the mailbox dead-letters them itself.
+                let popped = journaling ? c.mailbox?.pop(now: Date(), expired: { expired.append($0) }) : c.mailbox?.pop()
+                if let m = popped { return .deliver(m) }
                 if spins < Kernel.drainIdleSpins { return .idle }
                 c.draining = false
                 return .stop
+            }
+            if !expired.isEmpty {
+                for m in expired {
+                    broker.deadLetter(m, reason: "\(DeadLetterReason.expired) before delivery to \(e.id)")
+                    await consumed(m, from: e)
+                }
+                expired.removeAll()
             }
             let message: BrokerMessage
             switch next {
@@ -164,7 +176,7 @@ extension Kernel {
                 message = m
             }
             if let expiry = message.expiresAt, expiry <= Date() {
-                broker.deadLetter(message, reason: "expired before delivery to \(e.id)")
+                broker.deadLetter(message, reason: "\(DeadLetterReason.expired) before delivery to \(e.id)")
                 await consumed(message, from: e)
                 continue
             }
@@ -181,7 +193,7 @@ extension Kernel {
                 ])
                 if retry.attempts >= maxAttempts {
                     e.core.withLock { $0.counters.messagesFailed += 1 }
-                    broker.deadLetter(retry, reason: "handler of \(e.id) failed \(retry.attempts) times: \(error)")
+                    broker.deadLetter(retry, reason: "\(DeadLetterReason.deliveryFailed): handler of \(e.id) failed \(retry.attempts) times: \(error)")
                     await consumed(message, from: e)
                 } else {
                     let box = e.core.withLock { $0.mailbox }

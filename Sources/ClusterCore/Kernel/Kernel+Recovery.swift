@@ -41,7 +41,7 @@ extension Kernel {
             core.mayHaveMemory = true
             let mail = contents.mailboxes[p.id] ?? []
             if !mail.isEmpty {
-                let box = Mailbox(owner: p.id, capacity: max(config.mailboxCapacity, mail.count))
+                let box = broker.makeMailbox(owner: p.id, capacity: max(config.mailboxCapacity, mail.count))
                 for m in mail { _ = try? box.push(m) }
                 core.mailbox = box
                 report.messages += mail.count
