@@ -22,15 +22,7 @@ public struct Checkpoint: Sendable, Codable, Hashable {
     public var subscriptions: [String]
 
     /// Encodes as JSON with sorted keys.
-    public func encoded() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.dateEncodingStrategy = .custom { date, encoder in
-            var c = encoder.singleValueContainer()
-            try c.encode(KernelEvent.formatTimestamp(date))
-        }
-        return try e.encode(self)
-    }
+    public func encoded() throws -> Data { try KernelCoding.encoder().encode(self) }
 
     /// Reads a checkpoint, refusing foreign, newer-version and malformed documents with an error
     /// that says which and where.
@@ -44,14 +36,7 @@ public struct Checkpoint: Sendable, Codable, Hashable {
         guard let version = top["version"]?.intValue else { throw .malformed("field version: missing or not an integer") }
         guard version <= currentVersion else { throw .unsupportedVersion(found: version, supported: currentVersion) }
         guard version >= 1 else { throw .malformed("field version: \(version) is not a version (versions start at 1)") }
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .custom { decoder in
-            let c = try decoder.singleValueContainer()
-            if let seconds = try? c.decode(Double.self) { return Date(timeIntervalSince1970: seconds) }
-            let s = try c.decode(String.self)
-            if let date = parseTimestamp(s) { return date }
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an ISO 8601 date: \(s)")
-        }
+        let d = KernelCoding.decoder()
         do {
             return try d.decode(Checkpoint.self, from: data)
         } catch let error as DecodingError {
@@ -59,13 +44,6 @@ public struct Checkpoint: Sendable, Codable, Hashable {
         } catch {
             throw .malformed("\(error)")
         }
-    }
-
-    static func parseTimestamp(_ s: String) -> Date? {
-        if let d = try? Date(s, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)) {
-            return d
-        }
-        return try? Date(s, strategy: .iso8601)
     }
 
     private static func describe(_ error: DecodingError) -> String {
