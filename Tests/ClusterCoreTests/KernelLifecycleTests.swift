@@ -110,3 +110,15 @@ struct KernelLifecycleTests {
         #expect(kernel.processes().count == 3)
     }
 }
+
+@Suite("Kernel memory scoping")
+struct KernelMemoryScopeTests {
+    @Test func keysWrittenFromOutsideAreClearedOnTerminate() async throws {
+        let kernel = makeKernel()
+        try kernel.register(AgentDefinition(name: "e", handler: "echo"))
+        let pid = try await kernel.spawn("e")
+        try await kernel.memory.set(pid, "from-api", 1)
+        try await kernel.terminate(pid)
+        #expect(try kernel.memory.list(pid).isEmpty)
+    }
+}

@@ -86,7 +86,9 @@ extension Kernel {
         if taken.previous != .crashed {
             await e.agent.handler.stop(context: ExecutionContext(kernel: self, process: e))
         }
-        if taken.memory && !e.agent.definition.persistentMemory {
+        // Keys may also have been written from outside the handler (an API call naming the
+        // namespace), so an untouched-looking namespace is checked, which costs one read.
+        if !e.agent.definition.persistentMemory && (taken.memory || !((try? memory.list(id))?.isEmpty ?? true)) {
             do { try await memory.clear(id) } catch {
                 events.emit("process.memoryNotCleared", source: id, data: ["error": .string("\(error)")])
             }
