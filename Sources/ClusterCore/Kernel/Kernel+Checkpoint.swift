@@ -59,6 +59,7 @@ extension Kernel {
             throw KernelError.invalidAgent(agent: cp.agent.name, reason: "checkpoint subscribes to channel \"\(channel)\", which does not exist")
         }
 
+        if previous != nil { broker.unsubscribeAll(subscriber: id) }   // the crashed incarnation's sinks
         try await memory.restore(id, records: cp.memory.records)
         var core = ProcessCore()
         core.state = .paused
