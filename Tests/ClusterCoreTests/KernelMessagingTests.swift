@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ClusterCore
 
@@ -106,5 +107,42 @@ struct KernelMessagingTests {
         let f = try await kernel.spawn("f")
         _ = try await kernel.execute(f, AgentTask(input: ["to": .string(r), "payload": "relayed"]))
         #expect(await eventually { rec.payloads == ["relayed"] })
+    }
+}
+
+@Suite("Kernel delivery order")
+struct KernelDeliveryOrderTests {
+    /// Tracks how many `receive` calls overlap.
+    final class Overlap: AgentHandler {
+        let inside = Atomic<Int>(0)
+        let most = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        func execute(_ task: AgentTask, context: ExecutionContext) async throws -> AgentOutput { AgentOutput(.null) }
+        func receive(_ message: BrokerMessage, context: ExecutionContext) async throws {
+            let now = inside.add(1, ordering: .relaxed).newValue
+            var seen = most.load(ordering: .relaxed)
+            while now > seen {
+                let (ok, was) = most.compareExchange(expected: seen, desired: now, ordering: .relaxed)
+                if ok { break }
+                seen = was
+            }
+            await Task.yield()
+            inside.subtract(1, ordering: .relaxed)
+            done.add(1, ordering: .relaxed)
+        }
+    }
+
+    @Test func messagesAreDeliveredOneAtATime() async throws {
+        let overlap = Overlap()
+        let kernel = makeKernel(handlers: ["o": overlap])
+        try kernel.register(AgentDefinition(name: "o", handler: "o"))
+        let pid = try await kernel.spawn("o")
+        await withTaskGroup(of: Void.self) { group in
+            for s in 0..<4 {
+                group.addTask { for i in 0..<50 { _ = try? await kernel.send(to: pid, from: "s\(s)", payload: .number(Double(i))) } }
+            }
+        }
+        #expect(await eventually { overlap.done.load(ordering: .relaxed) == 200 })
+        #expect(overlap.most.load(ordering: .relaxed) == 1)
     }
 }
