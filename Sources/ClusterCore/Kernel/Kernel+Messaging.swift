@@ -1,0 +1,212 @@
+import Foundation
+
+extension Kernel {
+    /// Polls of an empty mailbox a drain task makes (yielding between them) before it ends: a steady
+    /// stream of messages then reuses one task instead of starting one per message.
+    static let drainIdleSpins = 32
+
+    /// Puts a message into a process's mailbox. With a journal, the message is recorded before this
+    /// returns. Refused when the process is terminated or crashed, or its mailbox is full.
+    @discardableResult
+    public func send(to id: String, from: String = "kernel", payload: JSONValue, priority: Int = 0,
+                     ttl: Duration? = nil) async throws -> BrokerMessage {
+        let e = try liveEntry(id)
+        let now = Date()
+        let message = BrokerMessage(id: broker.nextMessageID(), channel: nil, from: from, to: id, payload: payload,
+                                    priority: priority, timestamp: now,
+                                    expiresAt: ttl.map { now.addingTimeInterval($0.seconds) }, attempts: 0)
+        if journalEnabled {
+            try checkAccepting(e)
+            do { try await journal.messageAppended(message, process: id) } catch { throw KernelError.journal("\(error)") }
+            do { try enqueue(message, into: e) } catch {
+                try? await journal.messageConsumed(message.id, process: id)
+                throw error
+            }
+        } else {
+            try enqueue(message, into: e)
+        }
+        return message
+    }
+
+    /// Publishes on a channel through the broker; with a journal, every delivery into a process
+    /// mailbox is recorded before this returns.
+    @discardableResult
+    public func publish(_ channel: String, from: String = "kernel", payload: JSONValue, priority: Int = 0,
+                        ttl: Duration? = nil) async throws -> BrokerMessage {
+        let message = try broker.publish(channel, from: from, payload: payload, priority: priority, ttl: ttl)
+        if journalEnabled { await flushDeliveries() }
+        return message
+    }
+
+    /// Subscribes a process to a channel: the broker delivers into its mailbox.
+    public func subscribe(_ id: String, to channel: String) async throws {
+        let e = try liveEntry(id)
+        try checkAccepting(e)
+        try broker.subscribe(channel, subscriber: id) { [weak self] message in
+            guard let self else { throw KernelError.processNotFound(id) }
+            try self.accept(message, into: e)
+        }
+        e.core.withLock { c in if !c.subscriptions.contains(channel) { c.subscriptions.append(channel) } }
+        events.emit("process.subscribed", source: id, data: ["channel": .string(channel)])
+        try await save(e)
+    }
+
+    public func unsubscribe(_ id: String, from channel: String) async throws {
+        let e = try liveEntry(id)
+        broker.unsubscribe(channel, subscriber: id)
+        e.core.withLock { $0.subscriptions.removeAll { $0 == channel } }
+        try await save(e)
+    }
+
+    func checkAccepting(_ e: ProcessEntry) throws(KernelError) {
+        let state = e.core.withLock { $0.state }
+        if state.isFinal { throw .messageRejected(process: e.id, reason: "it is \(state)") }
+    }
+
+    /// A broker delivery (synchronous). Without a journal it goes straight into the mailbox; with
+    /// one it waits in `pendingDeliveries` until recorded, so nothing is handled before it is durable.
+    func accept(_ message: BrokerMessage, into e: ProcessEntry) throws {
+        guard journalEnabled else { return try enqueue(message, into: e) }
+        try checkAccepting(e)
+        let first = pendingDeliveries.withLock { p -> Bool in
+            p.append((e, message))
+            return p.count == 1
+        }
+        if first { Task { await self.flushDeliveries() } }
+    }
+
+    /// Records pending channel deliveries in the journal, then puts them into their mailboxes. The
+    /// gate makes a caller wait for a flush already holding its deliveries.
+    func flushDeliveries() async {
+        await deliveryGate.enter()
+        let batch = pendingDeliveries.withLock { p in
+            let b = p
+            p.removeAll()
+            return b
+        }
+        for (e, m) in batch {
+            do {
+                try await journal.messageAppended(m, process: e.id)
+            } catch {
+                events.emit("journal.failed", source: e.id, data: ["message": .number(Double(m.id)), "error": .string("\(error)")])
+            }
+            do { try enqueue(m, into: e) } catch {
+                broker.deadLetter(m, reason: "\(error)")
+                try? await journal.messageConsumed(m.id, process: e.id)
+            }
+        }
+        deliveryGate.leave()
+    }
+
+    /// Puts a message into the mailbox and starts a drain task if the process is running and none is.
+    func enqueue(_ message: BrokerMessage, into e: ProcessEntry) throws(KernelError) {
+        let capacity = config.mailboxCapacity
+        let startDrain = try e.core.withLock { c throws(KernelError) -> Bool in
+            guard !c.state.isFinal else { throw .messageRejected(process: e.id, reason: "it is \(c.state)") }
+            let box: Mailbox
+            if let m = c.mailbox { box = m } else {
+                box = broker.makeMailbox(owner: e.id, capacity: capacity)
+                c.mailbox = box
+            }
+            do { _ = try box.push(message) } catch {
+                throw .messageRejected(process: e.id, reason: "mailbox full (\(capacity) messages)")
+            }
+            guard c.state == .running, !c.draining else { return false }
+            c.draining = true
+            return true
+        }
+        events.emit("message.queued", source: e.id, data: ["message": .number(Double(message.id)), "from": .string(message.from)])
+        if startDrain { Task { await self.drain(e) } }
+    }
+
+    func startDrainIfNeeded(_ e: ProcessEntry) {
+        let start = e.core.withLock { c -> Bool in
+            guard c.state == .running, !c.draining, let box = c.mailbox, box.count > 0 else { return false }
+            c.draining = true
+            return true
+        }
+        if start { Task { await self.drain(e) } }
+    }
+
+    private enum Next {
+        case deliver(BrokerMessage)
+        case idle
+        case stop
+    }
+
+    /// Delivers the mailbox one message at a time while the process runs; ends when it is empty for
+    /// a few polls, or the process is not running.
+    func drain(_ e: ProcessEntry) async {
+        let handler = e.agent.handler
+        let context = ExecutionContext(kernel: self, process: e)
+        let maxAttempts = max(1, config.maxDeliveryAttempts)
+        let journaling = journalEnabled
+        var delivered = 0
+        var spins = 0
+        var expired: [BrokerMessage] = []
+        while true {
+            let next = e.core.withLock { c -> Next in
+                c.counters.messagesReceived += delivered
+                delivered = 0
+                guard c.state == .running else { c.draining = false; return .stop }
+                // With a journal, expired messages come back here so their records are consumed too;
+                // without one, the mailbox dead-letters them itself.
+                let popped = journaling ? c.mailbox?.pop(now: Date(), expired: { expired.append($0) }) : c.mailbox?.pop()
+                if let m = popped { return .deliver(m) }
+                if spins < Kernel.drainIdleSpins { return .idle }
+                c.draining = false
+                return .stop
+            }
+            if !expired.isEmpty {
+                for m in expired {
+                    broker.deadLetter(m, reason: "\(DeadLetterReason.expired) before delivery to \(e.id)")
+                    await consumed(m, from: e)
+                }
+                expired.removeAll()
+            }
+            let message: BrokerMessage
+            switch next {
+            case .stop: return
+            case .idle:
+                spins += 1
+                await Task.yield()
+                continue
+            case .deliver(let m):
+                spins = 0
+                message = m
+            }
+            if let expiry = message.expiresAt, expiry <= Date() {
+                broker.deadLetter(message, reason: "\(DeadLetterReason.expired) before delivery to \(e.id)")
+                await consumed(message, from: e)
+                continue
+            }
+            do {
+                try await handler.receive(message, context: context)
+                delivered += 1
+                events.emit("message.received", source: e.id, data: ["message": .number(Double(message.id)), "from": .string(message.from)])
+                await consumed(message, from: e)
+            } catch {
+                var retry = message
+                retry.attempts += 1
+                events.emit("message.failed", source: e.id, data: [
+                    "message": .number(Double(message.id)), "attempt": .number(Double(retry.attempts)), "error": .string("\(error)"),
+                ])
+                if retry.attempts >= maxAttempts {
+                    e.core.withLock { $0.counters.messagesFailed += 1 }
+                    broker.deadLetter(retry, reason: "\(DeadLetterReason.deliveryFailed): handler of \(e.id) failed \(retry.attempts) times: \(error)")
+                    await consumed(message, from: e)
+                } else {
+                    let box = e.core.withLock { $0.mailbox }
+                    box?.pushFront(retry)
+                }
+            }
+        }
+    }
+
+    private func consumed(_ message: BrokerMessage, from e: ProcessEntry) async {
+        guard journalEnabled else { return }
+        do { try await journal.messageConsumed(message.id, process: e.id) } catch {
+            events.emit("journal.failed", source: e.id, data: ["message": .number(Double(message.id)), "error": .string("\(error)")])
+        }
+    }
+}
