@@ -311,7 +311,12 @@ public final class Node: Sendable {
         store.close()
         memoryBackend?.close()
         await execAgents.stopAll()
-        let http = server.withLock { $0 }
+        // Dropping the server also breaks the node -> server -> router -> node cycle.
+        let http = server.withLock { s -> HTTPServer? in
+            let old = s
+            s = nil
+            return old
+        }
         await http?.stop()
         NodeFiles.removeStatus(dataDir: dataDirectory)
         recentEvents.detach()
