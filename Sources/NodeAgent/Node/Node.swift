@@ -176,7 +176,7 @@ public final class Node: Sendable {
         }
         let bound: UInt16
         do { bound = try http.start(host: address.host, port: address.port) } catch {
-            lifecycle.withLock { $0.phase = .stopped }
+            // The phase stays `starting`, so `stop()` still closes the databases.
             throw NodeError.listenFailed("\(error)")
         }
         server.withLock { $0 = http }
