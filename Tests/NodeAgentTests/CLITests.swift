@@ -131,7 +131,7 @@ import Testing
         #expect(flat.map(\.0) == ["a.x", "a.y", "b"])
         #expect(JSONFormat.cell(nil) == "-")
         #expect(JSONFormat.cell("s") == "s")
-        #expect(JSONFormat.pretty(["b": 1, "a": [true]]) == "{\n  \"a\" : [\n    true\n  ],\n  \"b\" : 1\n}")
+        #expect(JSONFormat.pretty(["b": 1, "a": [true, [:]], "c": []]) == "{\n  \"a\": [\n    true,\n    {}\n  ],\n  \"b\": 1,\n  \"c\": []\n}")
     }
 
     @Test func logFilters() {

@@ -24,11 +24,18 @@ enum TextTable {
 
 /// JSON as the CLI prints it: pretty, with sorted keys, so output is stable and diffable.
 enum JSONFormat {
-    static func pretty(_ value: JSONValue) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? e.encode(value) else { return value.jsonString }
-        return String(decoding: data, as: UTF8.self)
+    static func pretty(_ value: JSONValue, indent: String = "") -> String {
+        let inner = indent + "  "
+        switch value {
+        case .array(let items) where !items.isEmpty:
+            return "[\n" + items.map { inner + pretty($0, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .object(let members) where !members.isEmpty:
+            return "{\n" + members.keys.sorted().map { key in
+                inner + JSONValue.string(key).jsonString + ": " + pretty(members[key] ?? .null, indent: inner)
+            }.joined(separator: ",\n") + "\n\(indent)}"
+        default:
+            return value.jsonString
+        }
     }
 
     /// A cell for a table: strings bare, null as "-", everything else as compact JSON.
