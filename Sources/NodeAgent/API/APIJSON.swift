@@ -1,5 +1,6 @@
 import ClusterCore
 import Foundation
+import Gossip // [cluster] MemberHealth in members
 
 /// The API's JSON shapes of kernel types (docs/api.md, "Objects").
 enum APIJSON {
@@ -86,7 +87,16 @@ enum APIJSON {
     static func member(_ m: NodeMember) -> JSONValue {
         [
             "id": .string(m.id), "status": .string(m.status), "incarnation": num(m.incarnation),
-            "lastSeen": time(m.lastSeen), "health": num(m.health),
+            "lastSeen": time(m.lastSeen), "health": health(m.health),
+        ]
+    }
+
+    // [cluster] a member's health as docs/wire.md names its fields
+    static func health(_ h: MemberHealth) -> JSONValue {
+        [
+            "processCount": num(h.processCount), "queueDepth": num(h.queueDepth), "cpu": .number(h.cpu),
+            "memoryBytes": num(h.memoryBytes), "version": .string(h.version), "apiAddress": .string(h.apiAddress),
+            "labels": .object(h.labels.mapValues(JSONValue.string)),
         ]
     }
 }

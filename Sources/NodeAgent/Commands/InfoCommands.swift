@@ -20,9 +20,12 @@ enum InfoCommands {
         let answer = try await c.client().get("/v1/members")
         let members = answer["members"]?.arrayValue ?? []
         if c.wantsJSON { return c.printJSON(.array(members)) }
-        c.output.write(TextTable.render(["ID", "STATUS", "INCARNATION", "LAST SEEN", "HEALTH"], members.map { m in
+        // [cluster] health is an object (docs/wire.md): show its main fields as columns
+        c.output.write(TextTable.render(["ID", "STATUS", "INCARNATION", "LAST SEEN", "PROCESSES", "QUEUE", "CPU", "API"], members.map { m in
             [JSONFormat.cell(m["id"]), JSONFormat.cell(m["status"]), JSONFormat.cell(m["incarnation"]),
-             JSONFormat.cell(m["lastSeen"]), JSONFormat.cell(m["health"])]
+             JSONFormat.cell(m["lastSeen"]), JSONFormat.cell(m["health"]?["processCount"]),
+             JSONFormat.cell(m["health"]?["queueDepth"]), JSONFormat.cell(m["health"]?["cpu"]),
+             JSONFormat.cell(m["health"]?["apiAddress"])]
         }))
     }
 }

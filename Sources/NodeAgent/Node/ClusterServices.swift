@@ -1,4 +1,5 @@
 import Foundation
+import Gossip // [cluster] NodeMember.health is the gossiped MemberHealth
 
 /// What a clustered node adds to an embedded one: membership (and, later, placement and the
 /// distributed broker). A `Node` without one runs embedded. The gossip issue provides the
@@ -10,6 +11,14 @@ public protocol ClusterServices: Sendable {
     func stop() async
     /// Every member this node knows, itself included.
     func members() -> [NodeMember]
+    // [cluster] membership figures for /metrics
+    /// Adds membership, gossip and connection figures to `/metrics`.
+    func addMetrics(to p: inout PrometheusText)
+}
+
+// [cluster] a ClusterServices without figures adds none.
+extension ClusterServices {
+    public func addMetrics(to p: inout PrometheusText) {}
 }
 
 /// One cluster member as `/v1/members` shows it.
@@ -19,10 +28,11 @@ public struct NodeMember: Sendable, Hashable {
     public var status: String
     public var incarnation: UInt64
     public var lastSeen: Date
-    /// Local-health score (Lifeguard); 0 is healthy.
-    public var health: Int
+    /// What the member last reported about itself (processes, queue depth, CPU, memory, version,
+    /// API address, labels). [cluster] was an Int local-health score.
+    public var health: MemberHealth
 
-    public init(id: String, status: String, incarnation: UInt64 = 0, lastSeen: Date = Date(), health: Int = 0) {
+    public init(id: String, status: String, incarnation: UInt64 = 0, lastSeen: Date = Date(), health: MemberHealth = MemberHealth()) {
         self.id = id
         self.status = status
         self.incarnation = incarnation

@@ -63,7 +63,10 @@ public final class Node: Sendable {
         let nodeID = try NodeFiles.nodeID(configured: config.node.id, dataDir: data)
         self.id = nodeID
         self.dataDirectory = data
-        self.cluster = cluster
+        // [cluster] a configured cluster joins over NATS unless the caller brought its own services
+        self.cluster = cluster ?? config.cluster.map {
+            GossipClusterServices(options: ClusterOptions(config: $0), logger: log.with(["node": .string(nodeID)]))
+        }
         self.logger = log.with(["node": .string(nodeID)])
         self.configSource = configSource
         self.configHolder = ConfigHolder(config)
@@ -147,7 +150,7 @@ public final class Node: Sendable {
     public var port: UInt16 { server.withLock { $0?.port } ?? 0 }
     /// Members of the cluster; embedded, just this node.
     public func members() -> [NodeMember] {
-        cluster?.members() ?? [NodeMember(id: id, status: "alive", incarnation: 0, lastSeen: Date(), health: 0)]
+        cluster?.members() ?? [NodeMember(id: id, status: "alive", incarnation: 0, lastSeen: Date())] // [cluster] health: default
     }
 
     // MARK: Start
@@ -182,9 +185,6 @@ public final class Node: Sendable {
         server.withLock { $0 = http }
         let url = address.url(port: bound)
         lifecycle.withLock { $0.apiURL = url }
-        if config.cluster != nil && cluster == nil {
-            logger.warn("cluster settings found, but clustering arrives with the gossip issue; running embedded")
-        }
 
         let report = try await kernel.recover()
         for (pid, why) in report.failed.sorted(by: { $0.key < $1.key }) {
