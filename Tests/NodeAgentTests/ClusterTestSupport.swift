@@ -1,5 +1,8 @@
 import AgentVMTestKit
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import NodeAgent
 
 /// One member as a node's `/v1/members` shows it.

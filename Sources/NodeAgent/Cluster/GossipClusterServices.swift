@@ -70,13 +70,19 @@ public final class GossipClusterServices: ClusterServices {
 
     /// Joins as `node`: its id, its kernel's event bus, and health from its kernel and this process.
     public func start(node: Node) async throws {
-        try await start(nodeID: node.id, events: node.events, health: Self.healthProvider(for: node, labels: options.labels, usage: usage))
+        try await start(nodeID: node.id, events: node.events, health: Self.healthProvider(for: node, usage: usage))
     }
 
     /// Joins as `nodeID`, reporting events on `events` and calling `health` every
     /// `options.healthInterval` for the heartbeat's health. Returns once subscribed; NATS itself may
     /// still be unreachable (the node then joins when it comes up).
-    public func start(nodeID: String, events: EventBus, health: @escaping @Sendable () -> MemberHealth) async throws {
+    public func start(nodeID: String, events: EventBus, health provided: @escaping @Sendable () -> MemberHealth) async throws {
+        let labels = options.labels
+        let health: @Sendable () -> MemberHealth = {
+            var h = provided()
+            h.labels = labels.merging(h.labels) { _, own in own }
+            return h
+        }
         let go = state.withLock { s -> Bool in
             guard s.phase == .idle else { return false }
             s.phase = .starting
@@ -284,15 +290,15 @@ public final class GossipClusterServices: ClusterServices {
     // MARK: Helpers
 
     /// Health from a node: live processes and mailbox depth from its kernel, CPU and memory from
-    /// /proc, its version and API address, and `labels`.
-    static func healthProvider(for node: Node, labels: [String: String], usage: ProcessUsage) -> @Sendable () -> MemberHealth {
+    /// /proc, its version and API address. (`start` adds the configured labels.)
+    static func healthProvider(for node: Node, usage: ProcessUsage) -> @Sendable () -> MemberHealth {
         { [weak node] in
-            guard let node else { return MemberHealth(labels: labels) }
+            guard let node else { return MemberHealth() }
             let live = node.kernel.processes().filter { !$0.state.isFinal }
             let (cpu, memory) = usage.sample()
             return MemberHealth(processCount: live.count, queueDepth: live.reduce(0) { $0 + $1.mailboxDepth },
                                 cpu: cpu, memoryBytes: memory, version: NodeAPI.version,
-                                apiAddress: node.apiURL ?? "", labels: labels)
+                                apiAddress: node.apiURL ?? "")
         }
     }
 
