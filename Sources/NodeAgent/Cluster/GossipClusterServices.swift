@@ -213,6 +213,8 @@ public final class GossipClusterServices: ClusterServices {
                 st.connection = s
                 return st.phase == .stopping || st.phase == .stopped
             }
+            // Closing the connection on stop passes through `disconnected`: not news.
+            if stopping { continue }
             let url: JSONValue = r.connection.connectedURL.map(JSONValue.string) ?? .null
             switch s {
             case .connected:
@@ -232,7 +234,7 @@ public final class GossipClusterServices: ClusterServices {
                               data: ["server": url, "reconnects": .number(Double(count))])
                 logger.info("reconnected to NATS", ["server": url, "reconnects": .number(Double(count))])
             case .closed:
-                if !stopping { logger.error("NATS connection closed; this node is out of the cluster until restarted") }
+                logger.error("NATS connection closed; this node is out of the cluster until restarted")
             }
         }
     }
