@@ -10,6 +10,7 @@ extension Kernel {
     /// - Terminating the process cancels the work and throws `KernelError.terminated`; cancelling the
     ///   calling task cancels the work and throws `CancellationError`.
     public func execute(_ id: String, _ task: AgentTask) async throws -> ExecutionResult {
+        try checkAcceptingWork()
         let e = try liveEntry(id)
         let def = e.agent.definition
         let control = ExecutionControl(id: executionIDs.wrappingAdd(1, ordering: .relaxed).newValue)
@@ -65,7 +66,8 @@ extension Kernel {
         case .failure(let error):
             e.core.withLock { $0.counters.failedExecutions += 1 }
             switch error {
-            case KernelError.timedOut, KernelError.tokenBudgetExceeded, KernelError.terminated, is CancellationError:
+            case KernelError.timedOut, KernelError.tokenBudgetExceeded, KernelError.terminated, KernelError.shuttingDown,
+                 is CancellationError:
                 events.emit("execution.cancelled", source: id, data: ["task": .string(task.name), "reason": .string("\(error)")])
                 throw error
             default:

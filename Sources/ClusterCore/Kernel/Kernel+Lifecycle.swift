@@ -5,6 +5,7 @@ extension Kernel {
     /// (and, with a journal, recorded).
     @discardableResult
     public func spawn(_ agent: String) async throws -> String {
+        try checkAcceptingWork()
         guard let a = agentTable.withLock({ $0[agent] }) else { throw KernelError.agentNotFound(agent) }
         let (id, counter) = ids.next()
         if journalEnabled, counter > reservedIDs.load(ordering: .relaxed) { try await reserveIDs(through: counter) }

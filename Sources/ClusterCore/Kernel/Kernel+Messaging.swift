@@ -10,6 +10,7 @@ extension Kernel {
     @discardableResult
     public func send(to id: String, from: String = "kernel", payload: JSONValue, priority: Int = 0,
                      ttl: Duration? = nil) async throws -> BrokerMessage {
+        try checkAcceptingWork()
         let e = try liveEntry(id)
         let now = Date()
         let message = BrokerMessage(id: broker.nextMessageID(), channel: nil, from: from, to: id, payload: payload,
