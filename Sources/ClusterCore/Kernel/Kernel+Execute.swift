@@ -60,7 +60,10 @@ extension Kernel {
                 "task": .string(task.name), "durationMs": .number(duration.seconds * 1000),
                 "tokens": .number(Double(usage.tokens)), "cost": .number(usage.cost),
             ])
-            try await save(e)
+            // The work is done and answered either way; a journal failure only costs the counters.
+            do { try await save(e) } catch {
+                events.emit("journal.failed", source: id, data: ["error": .string("\(error)")])
+            }
             return ExecutionResult(processID: id, task: task.name, output: out.value, duration: duration,
                                    tokens: usage.tokens, cost: usage.cost)
         case .failure(let error):
