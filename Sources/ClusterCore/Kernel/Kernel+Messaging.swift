@@ -11,6 +11,13 @@ extension Kernel {
     public func send(to id: String, from: String = "kernel", payload: JSONValue, priority: Int = 0,
                      ttl: Duration? = nil) async throws -> BrokerMessage {
         try checkAcceptingWork()
+        return try await deliverDirect(to: id, from: from, payload: payload, priority: priority, ttl: ttl)
+    }
+
+    /// `send` without the shutdown check: handlers finishing their work during a shutdown's grace
+    /// period may still message.
+    func deliverDirect(to id: String, from: String, payload: JSONValue, priority: Int,
+                       ttl: Duration?) async throws -> BrokerMessage {
         let e = try liveEntry(id)
         let now = Date()
         let message = BrokerMessage(id: broker.nextMessageID(), channel: nil, from: from, to: id, payload: payload,
@@ -85,12 +92,24 @@ extension Kernel {
             p.removeAll()
             return b
         }
-        for (e, m) in batch {
-            do {
-                try await journal.messageAppended(m, process: e.id)
-            } catch {
-                events.emit("journal.failed", source: e.id, data: ["message": .number(Double(m.id)), "error": .string("\(error)")])
+        // One task per process, so a group-committing journal records different processes' messages
+        // in one transaction while each process's messages keep their order.
+        var byProcess: [String: [BrokerMessage]] = [:]
+        for (e, m) in batch { byProcess[e.id, default: []].append(m) }
+        let journal = self.journal
+        let events = self.events
+        await withTaskGroup(of: Void.self) { group in
+            for (pid, messages) in byProcess {
+                group.addTask {
+                    for m in messages {
+                        do { try await journal.messageAppended(m, process: pid) } catch {
+                            events.emit("journal.failed", source: pid, data: ["message": .number(Double(m.id)), "error": .string("\(error)")])
+                        }
+                    }
+                }
             }
+        }
+        for (e, m) in batch {
             do { try enqueue(m, into: e) } catch {
                 broker.deadLetter(m, reason: "\(error)")
                 try? await journal.messageConsumed(m.id, process: e.id)
