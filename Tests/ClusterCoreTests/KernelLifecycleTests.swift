@@ -122,3 +122,26 @@ struct KernelMemoryScopeTests {
         #expect(try kernel.memory.list(pid).isEmpty)
     }
 }
+
+@Suite("Kernel shutdown")
+struct KernelShutdownTests {
+    @Test func shutdownRefusesNewWorkWaitsThenCheckpointsEveryProcess() async throws {
+        let rec = RecordingHandler()
+        let blocking = BlockingHandler()
+        let kernel = makeKernel(handlers: ["rec": rec, "block": blocking])
+        try kernel.register(AgentDefinition(name: "r", handler: "rec"))
+        try kernel.register(AgentDefinition(name: "b", handler: "block"))
+        let quick = try await kernel.spawn("r")
+        let stuck = try await kernel.spawn("b")
+        let finishing = Task { try await kernel.execute(quick, AgentTask(input: ["sleepMs": 50, "output": "finished"])) }
+        let hanging = Task { try await kernel.execute(stuck, AgentTask()) }
+        #expect(await eventually { blocking.started.load(ordering: .relaxed) == 1 && kernel.process(quick)?.runningExecutions == 1 })
+        let saved = await kernel.shutdown(grace: .milliseconds(300))
+        #expect(try await finishing.value.output == "finished")          // finished within the grace period
+        await #expect(throws: KernelError.shuttingDown) { try await hanging.value }   // cancelled after it
+        #expect(Set(saved.keys) == [quick, stuck])
+        #expect(try kernel.readCheckpoint(try #require(saved[quick])).metadata.reason == .shutdown)
+        await #expect(throws: KernelError.shuttingDown) { try await kernel.spawn("r") }
+        await #expect(throws: KernelError.shuttingDown) { try await kernel.send(to: quick, payload: 1) }
+    }
+}

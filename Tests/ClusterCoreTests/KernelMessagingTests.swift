@@ -146,3 +146,32 @@ struct KernelDeliveryOrderTests {
         #expect(overlap.most.load(ordering: .relaxed) == 1)
     }
 }
+
+@Suite("Kernel pause during delivery")
+struct KernelPauseDuringDeliveryTests {
+    /// Pauses its own process when it receives 3.
+    final class PauseAtThree: AgentHandler {
+        let seen = Mutex<[Int]>([])
+        func execute(_ task: AgentTask, context: ExecutionContext) async throws -> AgentOutput { AgentOutput(.null) }
+        func receive(_ message: BrokerMessage, context: ExecutionContext) async throws {
+            let n = message.payload.intValue ?? -1
+            seen.withLock { $0.append(n) }
+            if n == 3 { try await context.kernel.pause(context.processID) }
+        }
+    }
+
+    @Test func pausingHoldsTheRestInOrder() async throws {
+        let handler = PauseAtThree()
+        let kernel = makeKernel(handlers: ["p": handler])
+        try kernel.register(AgentDefinition(name: "p", handler: "p"))
+        let pid = try await kernel.spawn("p")
+        try await kernel.pause(pid)
+        for i in 1...10 { try await kernel.send(to: pid, payload: .number(Double(i))) }
+        try await kernel.resume(pid)
+        #expect(await eventually { kernel.process(pid)?.state == .paused && kernel.process(pid)?.mailboxDepth == 7 })
+        #expect(handler.seen.withLock { $0 } == [1, 2, 3])
+        try await kernel.resume(pid)
+        #expect(await eventually { handler.seen.withLock { $0.count } == 10 })
+        #expect(handler.seen.withLock { $0 } == Array(1...10))
+    }
+}

@@ -23,5 +23,11 @@ struct KernelStatsTests {
         #expect(s.totals.executions == 1)
         #expect(s.totals.failedExecutions == 1)
         #expect(s.droppedEvents == 0)
+        let json = s.json
+        #expect(json["processesByState"]?["paused"] == 1)
+        #expect(json["processesByState"]?["running"] == 0)
+        #expect(json["totals"]?["tokens"] == 5)
+        #expect(json["memory"]?["keys"] != nil)
+        #expect(json["broker"] != .null && json["tools"] != .null)
     }
 }

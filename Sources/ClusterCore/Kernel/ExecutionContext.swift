@@ -44,7 +44,7 @@ public struct ExecutionContext: Sendable {
     /// Sends to another process's mailbox, from this process.
     @discardableResult
     public func send(to processID: String, _ payload: JSONValue, priority: Int = 0) async throws -> BrokerMessage {
-        try await kernel.send(to: processID, from: process.id, payload: payload, priority: priority)
+        try await kernel.deliverDirect(to: processID, from: process.id, payload: payload, priority: priority, ttl: nil)
     }
 
     /// Emits an event whose source is this process.

@@ -10,6 +10,7 @@ extension Kernel {
     /// - Terminating the process cancels the work and throws `KernelError.terminated`; cancelling the
     ///   calling task cancels the work and throws `CancellationError`.
     public func execute(_ id: String, _ task: AgentTask) async throws -> ExecutionResult {
+        try checkAcceptingWork()
         let e = try liveEntry(id)
         let def = e.agent.definition
         let control = ExecutionControl(id: executionIDs.wrappingAdd(1, ordering: .relaxed).newValue)
@@ -59,13 +60,17 @@ extension Kernel {
                 "task": .string(task.name), "durationMs": .number(duration.seconds * 1000),
                 "tokens": .number(Double(usage.tokens)), "cost": .number(usage.cost),
             ])
-            try await save(e)
+            // The work is done and answered either way; a journal failure only costs the counters.
+            do { try await save(e) } catch {
+                events.emit("journal.failed", source: id, data: ["error": .string("\(error)")])
+            }
             return ExecutionResult(processID: id, task: task.name, output: out.value, duration: duration,
                                    tokens: usage.tokens, cost: usage.cost)
         case .failure(let error):
             e.core.withLock { $0.counters.failedExecutions += 1 }
             switch error {
-            case KernelError.timedOut, KernelError.tokenBudgetExceeded, KernelError.terminated, is CancellationError:
+            case KernelError.timedOut, KernelError.tokenBudgetExceeded, KernelError.terminated, KernelError.shuttingDown,
+                 is CancellationError:
                 events.emit("execution.cancelled", source: id, data: ["task": .string(task.name), "reason": .string("\(error)")])
                 throw error
             default:

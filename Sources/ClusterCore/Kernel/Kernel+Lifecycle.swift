@@ -5,6 +5,7 @@ extension Kernel {
     /// (and, with a journal, recorded).
     @discardableResult
     public func spawn(_ agent: String) async throws -> String {
+        try checkAcceptingWork()
         guard let a = agentTable.withLock({ $0[agent] }) else { throw KernelError.agentNotFound(agent) }
         let (id, counter) = ids.next()
         if journalEnabled, counter > reservedIDs.load(ordering: .relaxed) { try await reserveIDs(through: counter) }
@@ -71,7 +72,7 @@ extension Kernel {
             guard c.state != .terminated else { return nil }
             let t = Taken(previous: c.state, executions: Array(c.executions.values), mail: c.mailbox?.removeAll() ?? [],
                           subscribed: !c.subscriptions.isEmpty, memory: c.mayHaveMemory, counters: c.counters)
-            c.state = .terminated
+            e.setState(.terminated, in: &c)
             c.executions = [:]
             c.mailbox = nil
             return t
@@ -104,7 +105,7 @@ extension Kernel {
                 throw .illegalTransition(process: e.id, from: c.state, to: next)
             }
             let p = c.state
-            c.state = next
+            e.setState(next, in: &c)
             return p
         }
         let type: String
@@ -124,7 +125,7 @@ extension Kernel {
     func crash(_ e: ProcessEntry, reason: String) async {
         let crashed = e.core.withLock { c -> Bool in
             guard !c.state.isFinal else { return false }
-            c.state = .crashed
+            e.setState(.crashed, in: &c)
             return true
         }
         guard crashed else { return }

@@ -10,6 +10,14 @@ extension Kernel {
     @discardableResult
     public func send(to id: String, from: String = "kernel", payload: JSONValue, priority: Int = 0,
                      ttl: Duration? = nil) async throws -> BrokerMessage {
+        try checkAcceptingWork()
+        return try await deliverDirect(to: id, from: from, payload: payload, priority: priority, ttl: ttl)
+    }
+
+    /// `send` without the shutdown check: handlers finishing their work during a shutdown's grace
+    /// period may still message.
+    func deliverDirect(to id: String, from: String, payload: JSONValue, priority: Int,
+                       ttl: Duration?) async throws -> BrokerMessage {
         let e = try liveEntry(id)
         let now = Date()
         let message = BrokerMessage(id: broker.nextMessageID(), channel: nil, from: from, to: id, payload: payload,
@@ -84,12 +92,24 @@ extension Kernel {
             p.removeAll()
             return b
         }
-        for (e, m) in batch {
-            do {
-                try await journal.messageAppended(m, process: e.id)
-            } catch {
-                events.emit("journal.failed", source: e.id, data: ["message": .number(Double(m.id)), "error": .string("\(error)")])
+        // One task per process, so a group-committing journal records different processes' messages
+        // in one transaction while each process's messages keep their order.
+        var byProcess: [String: [BrokerMessage]] = [:]
+        for (e, m) in batch { byProcess[e.id, default: []].append(m) }
+        let journal = self.journal
+        let events = self.events
+        await withTaskGroup(of: Void.self) { group in
+            for (pid, messages) in byProcess {
+                group.addTask {
+                    for m in messages {
+                        do { try await journal.messageAppended(m, process: pid) } catch {
+                            events.emit("journal.failed", source: pid, data: ["message": .number(Double(m.id)), "error": .string("\(error)")])
+                        }
+                    }
+                }
             }
+        }
+        for (e, m) in batch {
             do { try enqueue(m, into: e) } catch {
                 broker.deadLetter(m, reason: "\(error)")
                 try? await journal.messageConsumed(m.id, process: e.id)
@@ -115,7 +135,6 @@ extension Kernel {
             c.draining = true
             return true
         }
-        events.emit("message.queued", source: e.id, data: ["message": .number(Double(message.id)), "from": .string(message.from)])
         if startDrain { Task { await self.drain(e) } }
     }
 
@@ -128,14 +147,12 @@ extension Kernel {
         if start { Task { await self.drain(e) } }
     }
 
-    private enum Next {
-        case deliver(BrokerMessage)
-        case idle
-        case stop
-    }
+    /// Messages a drain takes per lock: fewer acquisitions of the lock senders contend for.
+    static let drainBatch = 32
 
     /// Delivers the mailbox one message at a time while the process runs; ends when it is empty for
-    /// a few polls, or the process is not running.
+    /// a few polls, or the process is not running. Messages are taken in small batches; between two
+    /// deliveries the drain checks the process still runs, and puts back what it did not deliver.
     func drain(_ e: ProcessEntry) async {
         let handler = e.agent.handler
         let context = ExecutionContext(kernel: self, process: e)
@@ -144,63 +161,87 @@ extension Kernel {
         var delivered = 0
         var spins = 0
         var expired: [BrokerMessage] = []
+        var batch: [BrokerMessage] = []
+        batch.reserveCapacity(Kernel.drainBatch)
         while true {
-            let next = e.core.withLock { c -> Next in
+            let stop = e.core.withLock { c -> Bool in
                 c.counters.messagesReceived += delivered
                 delivered = 0
-                guard c.state == .running else { c.draining = false; return .stop }
+                guard c.state == .running, let box = c.mailbox else { c.draining = false; return true }
                 // With a journal, expired messages come back here so their records are consumed too;
                 // without one, the mailbox dead-letters them itself.
-                let popped = journaling ? c.mailbox?.pop(now: Date(), expired: { expired.append($0) }) : c.mailbox?.pop()
-                if let m = popped { return .deliver(m) }
-                if spins < Kernel.drainIdleSpins { return .idle }
-                c.draining = false
-                return .stop
+                let now = journaling ? Date() : nil
+                while batch.count < Kernel.drainBatch {
+                    let popped = now.map { t in box.pop(now: t, expired: { expired.append($0) }) } ?? box.pop()
+                    guard let m = popped else { break }
+                    batch.append(m)
+                }
+                if batch.isEmpty && expired.isEmpty && spins >= Kernel.drainIdleSpins {
+                    c.draining = false
+                    return true
+                }
+                return false
             }
             if !expired.isEmpty {
                 for m in expired {
                     broker.deadLetter(m, reason: "\(DeadLetterReason.expired) before delivery to \(e.id)")
                     await consumed(m, from: e)
                 }
-                expired.removeAll()
+                expired.removeAll(keepingCapacity: true)
             }
-            let message: BrokerMessage
-            switch next {
-            case .stop: return
-            case .idle:
+            if stop { return }
+            if batch.isEmpty {
                 spins += 1
                 await Task.yield()
                 continue
-            case .deliver(let m):
-                spins = 0
-                message = m
             }
-            if let expiry = message.expiresAt, expiry <= Date() {
-                broker.deadLetter(message, reason: "\(DeadLetterReason.expired) before delivery to \(e.id)")
-                await consumed(message, from: e)
-                continue
-            }
-            do {
-                try await handler.receive(message, context: context)
-                delivered += 1
-                events.emit("message.received", source: e.id, data: ["message": .number(Double(message.id)), "from": .string(message.from)])
-                await consumed(message, from: e)
-            } catch {
-                var retry = message
-                retry.attempts += 1
-                events.emit("message.failed", source: e.id, data: [
-                    "message": .number(Double(message.id)), "attempt": .number(Double(retry.attempts)), "error": .string("\(error)"),
-                ])
-                if retry.attempts >= maxAttempts {
-                    e.core.withLock { $0.counters.messagesFailed += 1 }
-                    broker.deadLetter(retry, reason: "\(DeadLetterReason.deliveryFailed): handler of \(e.id) failed \(retry.attempts) times: \(error)")
+            spins = 0
+            var index = 0
+            while index < batch.count {
+                guard e.isRunning.load(ordering: .acquiring) else { break }
+                let message = batch[index]
+                index += 1
+                if let expiry = message.expiresAt, expiry <= Date() {
+                    broker.deadLetter(message, reason: "\(DeadLetterReason.expired) before delivery to \(e.id)")
                     await consumed(message, from: e)
-                } else {
-                    let box = e.core.withLock { $0.mailbox }
-                    box?.pushFront(retry)
+                    continue
+                }
+                do {
+                    try await handler.receive(message, context: context)
+                    delivered += 1
+                    events.emit("message.received", source: e.id, data: ["message": .number(Double(message.id)), "from": .string(message.from)])
+                    await consumed(message, from: e)
+                } catch {
+                    var retry = message
+                    retry.attempts += 1
+                    events.emit("message.failed", source: e.id, data: [
+                        "message": .number(Double(message.id)), "attempt": .number(Double(retry.attempts)), "error": .string("\(error)"),
+                    ])
+                    if retry.attempts >= maxAttempts {
+                        e.core.withLock { $0.counters.messagesFailed += 1 }
+                        broker.deadLetter(retry, reason: "\(DeadLetterReason.deliveryFailed): handler of \(e.id) failed \(retry.attempts) times: \(error)")
+                        await consumed(message, from: e)
+                    } else {
+                        // Retried before anything else: back in the batch, at the current place.
+                        index -= 1
+                        batch[index] = retry
+                    }
                 }
             }
+            if index < batch.count { await putBack(batch[index...], into: e) }
+            batch.removeAll(keepingCapacity: true)
         }
+    }
+
+    /// Returns undelivered messages to the head of the mailbox, in order; if the process was
+    /// terminated meanwhile (its mailbox gone), dead-letters them as terminate would have.
+    private func putBack(_ messages: ArraySlice<BrokerMessage>, into e: ProcessEntry) async {
+        let box = e.core.withLock { $0.mailbox }
+        guard let box else {
+            for m in messages { broker.deadLetter(m, reason: "process \(e.id) was terminated") }
+            return
+        }
+        for m in messages.reversed() { box.pushFront(m) }
     }
 
     private func consumed(_ message: BrokerMessage, from e: ProcessEntry) async {

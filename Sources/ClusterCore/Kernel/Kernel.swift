@@ -30,6 +30,8 @@ public final class Kernel: Sendable {
     /// Channel deliveries waiting to be journaled before they enter a mailbox (journal enabled only).
     let pendingDeliveries = Mutex<[(ProcessEntry, BrokerMessage)]>([])
     let deliveryGate = AsyncGate()
+    /// False once `shutdown` began: spawn, execute and send are refused.
+    let accepting = Atomic<Bool>(true)
 
     /// A kernel over the given parts; any left out is made fresh (in-memory memory, a new broker
     /// and tool router on the same event bus). `handlers` defaults to the built-ins.
@@ -100,6 +102,10 @@ public final class Kernel: Sendable {
             .map { $0.snapshot() }
             .filter { state == nil || $0.state == state }
             .sorted { $0.createdAt < $1.createdAt }
+    }
+
+    func checkAcceptingWork() throws(KernelError) {
+        guard accepting.load(ordering: .relaxed) else { throw .shuttingDown }
     }
 
     func liveEntry(_ id: String) throws(KernelError) -> ProcessEntry {

@@ -22,6 +22,8 @@ public enum KernelError: Error, Sendable, Hashable, CustomStringConvertible {
     case messageRejected(process: String, reason: String)
     case startFailed(process: String, message: String)
     case journal(String)
+    /// The kernel is shutting down and takes no new work.
+    case shuttingDown
 
     public var description: String {
         switch self {
@@ -43,6 +45,7 @@ public enum KernelError: Error, Sendable, Hashable, CustomStringConvertible {
         case .messageRejected(let p, let r): return "process \(p) rejected the message: \(r)"
         case .startFailed(let p, let m): return "process \(p) failed to start: \(m)"
         case .journal(let m): return "kernel journal failed: \(m)"
+        case .shuttingDown: return "the kernel is shutting down and takes no new work"
         }
     }
 }

@@ -1,5 +1,7 @@
+import Foundation
+
 /// A picture of the whole kernel: agents, processes by state, memory, tools, channels, usage, events.
-public struct KernelStats: Sendable {
+public struct KernelStats: Sendable, Hashable {
     public var agents: Int
     /// Live and crashed processes.
     public var processes: Int
@@ -13,6 +15,22 @@ public struct KernelStats: Sendable {
     public var eventsEmitted: UInt64
     /// Events a slow listener did not take (see `EventBus`).
     public var droppedEvents: UInt64
+
+    /// The stats as JSON (for an API): processes by state keyed by the state's name, every state
+    /// present (0 when none).
+    public var json: JSONValue {
+        func encoded<T: Encodable>(_ v: T) -> JSONValue {
+            (try? JSONValue.parse(KernelCoding.encoder().encode(v))) ?? .null
+        }
+        var byState: [String: JSONValue] = [:]
+        for s in ProcessState.allCases { byState[s.rawValue] = .number(Double(processesByState[s] ?? 0)) }
+        return .object([
+            "agents": .number(Double(agents)), "processes": .number(Double(processes)),
+            "processesByState": .object(byState), "totals": encoded(totals), "memory": encoded(memory),
+            "tools": encoded(tools), "broker": encoded(broker), "channels": .number(Double(channels)),
+            "events": ["emitted": .number(Double(eventsEmitted)), "dropped": .number(Double(droppedEvents))],
+        ])
+    }
 }
 
 extension Kernel {

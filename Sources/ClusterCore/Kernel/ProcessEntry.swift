@@ -47,12 +47,22 @@ final class ProcessEntry: Sendable {
     let agent: AgentEntry
     let createdAt: Date
     let core: Mutex<ProcessCore>
+    /// Mirrors `core.state == .running` (written under the lock), so a drain can check between
+    /// deliveries without taking the lock the senders contend for.
+    let isRunning: Atomic<Bool>
 
     init(id: String, agent: AgentEntry, createdAt: Date = Date(), core: ProcessCore = ProcessCore()) {
         self.id = id
         self.agent = agent
         self.createdAt = createdAt
+        self.isRunning = Atomic(core.state == .running)
         self.core = Mutex(core)
+    }
+
+    /// Sets the state; call with the core lock held (inside `core.withLock`).
+    func setState(_ state: ProcessState, in c: inout ProcessCore) {
+        c.state = state
+        isRunning.store(state == .running, ordering: .releasing)
     }
 
     func snapshot() -> ProcessSnapshot {
