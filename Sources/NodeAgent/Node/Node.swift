@@ -97,7 +97,7 @@ public final class Node: Sendable {
         }
         kernel = Kernel(config: KernelConfig(nodeID: nodeID, maxProcesses: config.maxProcesses, checkpointOnCrash: true),
                         events: events, memory: memory, handlers: handlers,
-                        journal: NodeJournal(store: store), checkpoints: checkpointStore)
+                        journal: store.journal, checkpoints: checkpointStore)
         recentEvents = EventRing(capacity: 10_000)
         recentEvents.attach(to: events)
 
