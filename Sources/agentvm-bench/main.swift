@@ -1,15 +1,32 @@
-import AgentVMTestKit
-import Gossip
+// agentvm-bench: prints one figure a line as `NAME VALUE`. Run it in release:
+//   swift run -c release agentvm-bench SUITE
+// Suites: kernel, api, gossip, gossip-sim, crdt, all.
 import Foundation
-let n = Int(CommandLine.arguments.dropFirst().first ?? "100") ?? 100
-var sim = GossipSimulation(nodes: n, seed: 1, bootstrap: .randomSeeds(3), recordChanges: false)
-let t0 = Date()
-for r in 0..<60 {
-    sim.run(for: .milliseconds(200))
-    if r % 5 == 0 {
-        let c = sim.ids.prefix(3).map { sim.core($0)!.clusterSize }
-        let sus = sim.ids.reduce(0) { $0 + sim.core($1)!.stats.suspicionsRaised }
-        let refs = sim.ids.reduce(0) { $0 + sim.core($1)!.stats.refutations }
-        FileHandle.standardError.write("round \(r) t=\(Date().timeIntervalSince(t0)) sizes=\(c) conv=\(sim.isConverged) sus=\(sus) refs=\(refs) sent=\(sim.messagesSent)\n".data(using: .utf8)!)
+
+let suites = ["kernel", "api", "gossip", "gossip-sim", "crdt"]
+let args = Array(CommandLine.arguments.dropFirst())
+guard let suite = args.first, suite == "all" || suites.contains(suite) else {
+    FileHandle.standardError.write(Data("usage: agentvm-bench \((suites + ["all"]).joined(separator: "|"))\n".utf8))
+    exit(2)
+}
+
+#if DEBUG
+FileHandle.standardError.write(Data("warning: a debug build; figures need `swift run -c release agentvm-bench`\n".utf8))
+#endif
+
+do {
+    for s in suite == "all" ? suites : [suite] {
+        print("# \(s)")
+        switch s {
+        case "kernel":
+            try await MemoryBench.run()
+        case "gossip-sim":
+            GossipSimBench.run()
+        default:
+            print("# \(s): not built yet")
+        }
     }
+} catch {
+    FileHandle.standardError.write(Data("agentvm-bench: \(error)\n".utf8))
+    exit(1)
 }
