@@ -146,4 +146,41 @@ struct APISystemTests {
             #expect(!text.contains("event: execution."))
         }
     }
+
+    @Test func eventsCanBeFilteredByProcess() async throws {
+        try await withNode(try nodeConfig(dir: makeNodeTempDir())) { node in
+            let spawned = try await call(node, "POST", "/v1/processes", json: ["agent": "greeter"])
+            let id = try #require(spawned.value["processes"]?[0]?["id"]?.stringValue)
+            let other = try await call(node, "POST", "/v1/processes", json: ["agent": "greeter"])
+            let otherID = try #require(other.value["processes"]?[0]?["id"]?.stringValue)
+            let port = node.port
+            let finished = TestFlag()
+            let reader = Task { () throws -> String in
+                defer { finished.set() }
+                return try await offPool {
+                    let conn = try RawHTTPConnection(port: port)
+                    defer { conn.closeNow() }
+                    try conn.send(Data("GET /v1/events?process=\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+                    var text = ""
+                    let deadline = Date().addingTimeInterval(15)
+                    while Date() < deadline {
+                        let chunk = try conn.receive()
+                        if chunk.isEmpty { break }
+                        text += String(decoding: chunk, as: UTF8.self)
+                        if text.contains("event: execution.completed") { break }
+                    }
+                    return text
+                }
+            }
+            _ = try await waitUntil(.seconds(15)) {
+                _ = try await call(node, "POST", "/v1/processes/\(otherID)/execute", json: ["input": 1])
+                _ = try await call(node, "POST", "/v1/processes/\(id)/execute", json: ["input": 2])
+                return finished.isSet
+            }
+            let text = try await reader.value
+            #expect(text.contains("event: execution.completed"))
+            #expect(text.contains(id))
+            #expect(!text.contains(otherID))
+        }
+    }
 }

@@ -84,4 +84,31 @@ struct NodeRestartTests {
         let readyz = await node.handle(HTTPRequest(method: "GET", path: "/readyz"), router: Router())
         #expect(readyz.status == 503)
     }
+
+    /// A second node opening the data directory of one that never stopped sees exactly what a
+    /// node restarted after SIGKILL would: what is committed, with no shutdown checkpoint.
+    @Test func acknowledgedWorkIsCommittedBeforeTheAnswer() async throws {
+        let dir = makeNodeTempDir()
+        let config = try nodeConfig(dir: dir)
+        let first = try await startNode(config)
+        let spawned = try await call(first, "POST", "/v1/processes", json: ["agent": "tally"])
+        let id = try #require(spawned.value["processes"]?[0]?["id"]?.stringValue)
+        _ = try await call(first, "POST", "/v1/processes/\(id)/pause")
+        for i in 0..<5 {
+            let sent = try await call(first, "POST", "/v1/processes/\(id)/messages", json: ["payload": .number(Double(i))])
+            #expect(sent.status == 202)
+        }
+        _ = try await call(first, "PUT", "/v1/memory/shared/k", json: ["value": "v"])
+
+        let second = try Node(config: config, logger: NodeLogger(level: .error))
+        let contents = try await second.store.journal.load()
+        #expect(contents.processes.map(\.id) == [id])
+        #expect(contents.processes.first?.state == .paused)
+        #expect(contents.mailboxes[id]?.map(\.payload) == [0, 1, 2, 3, 4])
+        #expect(try second.kernel.memory.get("shared", "k") == "v")
+        #expect(try await second.kernel.latestCheckpoint(id) == nil)
+        second.store.close()
+        second.memoryBackend?.close()
+        await first.stop()
+    }
 }

@@ -23,15 +23,19 @@ extension ClusterServices {
 
 /// One cluster member as `/v1/members` shows it.
 public struct NodeMember: Sendable, Hashable {
+    /// The member's node id.
     public var id: String
     /// `alive`, `suspect`, `dead` or `left`.
     public var status: String
+    /// Bumped by the member to refute suspicion of itself.
     public var incarnation: UInt64
+    /// When this node last heard from it.
     public var lastSeen: Date
     /// What the member last reported about itself (processes, queue depth, CPU, memory, version,
     /// API address, labels). [cluster] was an Int local-health score.
     public var health: MemberHealth
 
+    /// A member record.
     public init(id: String, status: String, incarnation: UInt64 = 0, lastSeen: Date = Date(), health: MemberHealth = MemberHealth()) {
         self.id = id
         self.status = status
