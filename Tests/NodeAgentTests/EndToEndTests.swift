@@ -213,6 +213,61 @@ import Glibc
             #expect(event["type"]?.stringValue?.hasPrefix("process.") == true)
         }
         #expect(await node.terminate() == 0)
+        // The node closing the stream ends the follower with an error.
+        #expect(await waitUntil(deadline: .seconds(30)) { !follower.isRunning })
+        #expect(follower.status.map(exitCode) == 1, "\(follower.stderrText())")
+        #expect(follower.stderrText().contains("closed the event stream"))
+    }
+
+    /// The remaining client commands against a real node: agents, publish, logs, checkpoint,
+    /// restore, stats, members, memory ls/incr/del.
+    @Test func everyOtherCommand() async throws {
+        let node = try NodeUnderTest(config: Self.config)
+        try await node.start()
+        let agents = try await node.cli(["agents", "--json"])
+        #expect(Set(try agents.json().arrayValue?.compactMap { $0["name"]?.stringValue } ?? []) == ["echo", "counter"], "\(agents)")
+        #expect(try await node.cli(["agents"]).lines.first?.hasPrefix("NAME") == true)
+
+        let pid = try #require(try await node.cli(["spawn", "echo"]).lines.first)
+        #expect(try await node.cli(["exec", pid, "--task", "t", "--input", "1"]).stdout == "1\n")
+        let published = try await node.cli(["publish", "updates", #"{"n": 1}"#])
+        #expect(published.code == 0, "\(published)")
+        let noChannel = try await node.cli(["publish", "nope", "1"])
+        #expect(noChannel.code == 1)
+        #expect(noChannel.stderr.contains("channel_not_found"))
+
+        let logs = try await node.cli(["logs", pid, "--json"])
+        #expect(logs.code == 0, "\(logs)")
+        let events = try logs.lines.map { try JSONValue.parse($0) }
+        #expect(!events.isEmpty)
+        #expect(events.allSatisfy { $0["source"]?.stringValue == pid || $0["data"]?["processId"]?.stringValue == pid })
+
+        let file = node.dir.file("cp.json").path
+        let checkpoint = try await node.cli(["checkpoint", pid, "--out", file])
+        #expect(checkpoint.code == 0, "\(checkpoint)")
+        #expect(try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: file))).objectValue != nil)
+        #expect(try await node.cli(["kill", pid]).stdout == "\(pid) terminated\n")
+        let restored = try await node.cli(["restore", file, "--json"])
+        #expect(restored.code == 0, "\(restored)")
+        #expect(try restored.json()["id"] == .string(pid))
+        #expect(try restored.json()["state"] == "paused")
+
+        #expect(try await node.cli(["memory", "incr", "n", "--by", "2.5"]).stdout == "2.5\n")
+        #expect(try await node.cli(["memory", "incr", "n", "--by", "-1", "--shared"]).stdout == "1.5\n")
+        let ls = try await node.cli(["memory", "ls", "--json"])
+        #expect(try ls.json().arrayValue?.map { $0["key"] } == ["n"], "\(ls)")
+        #expect(try await node.cli(["memory", "del", "n"]).stdout == "deleted\n")
+        #expect(try await node.cli(["memory", "del", "n"]).stdout == "not found\n")
+        let gone = try await node.cli(["memory", "get", "n"])
+        #expect(gone.code == 1)
+        #expect(gone.stderr.contains("key_not_found"))
+
+        let stats = try await node.cli(["stats", "--json"])
+        #expect(try stats.json()["processes"] != nil, "\(stats)")
+        #expect(try await node.cli(["stats"]).lines.contains { $0.hasPrefix("processes ") })
+        let members = try await node.cli(["members", "--json"])
+        #expect(try members.json().arrayValue?.count == 1, "\(members)")
+        #expect(await node.terminate() == 0)
     }
 
     struct Summary: Equatable { var agent: String?; var state: String?; var mailbox: Int? }
