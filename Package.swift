@@ -48,7 +48,7 @@ let package = Package(
 
         // Test kit: the deterministic simulator (manual clock, seeded randomness, simulated network)
         // and fixtures for real processes (nats-server, agentvm-node, temp dirs, deadlines).
-        .target(name: "AgentVMTestKit", dependencies: ["Transport"], swiftSettings: strict),
+        .target(name: "AgentVMTestKit", dependencies: ["Transport", "Gossip"], swiftSettings: strict),
 
         .testTarget(name: "TransportTests", dependencies: ["Transport", "AgentVMTestKit"], swiftSettings: strict),
         .testTarget(name: "ClusterCoreTests", dependencies: ["ClusterCore", "AgentVMTestKit"], swiftSettings: strict),

@@ -1,2 +1,1 @@
-// Deterministic simulator and real-process fixtures for tests.
-import Transport
+// Test kit: the deterministic simulator (Simulation/) and fixtures for real processes (Fixtures/).

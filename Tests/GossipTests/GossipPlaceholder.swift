@@ -1,4 +1,0 @@
-import Testing
-@testable import Gossip
-
-@Test func GossipLinks() {}

@@ -1,4 +1,0 @@
-import Testing
-@testable import NATSBridge
-
-@Test func NATSBridgeLinks() {}
