@@ -154,9 +154,25 @@ struct NodeAPI: Sendable {
         return p.text
     }
 
+    /// `?type=` filters by event type (as `EventFilter`), `?process=` by source or `data.process`.
     func events(_ req: HTTPRequest) -> HTTPResponse {
-        let filter = EventFilter(QueryParameters(req).string("type") ?? "*")
-        return .eventStream(SSE.stream(kernel.events.subscribe(filter, bufferSize: 10_000)))
+        let q = QueryParameters(req)
+        let subscription = kernel.events.subscribe(EventFilter(q.string("type") ?? "*"), bufferSize: 10_000)
+        guard let process = q.string("process") else { return .eventStream(SSE.stream(subscription)) }
+        let stream = AsyncStream<Data> { continuation in
+            let task = Task {
+                for await event in subscription.events
+                where event.source == process || event.data["process"]?.stringValue == process {
+                    continuation.yield(SSE.frame(data: event.json.jsonString, event: event.type, id: String(event.id)))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in
+                task.cancel()
+                subscription.cancel()
+            }
+        }
+        return .eventStream(stream)
     }
 
     func logs(_ req: HTTPRequest) throws(HTTPError) -> HTTPResponse {

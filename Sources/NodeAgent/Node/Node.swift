@@ -176,7 +176,7 @@ public final class Node: Sendable {
         }
         let bound: UInt16
         do { bound = try http.start(host: address.host, port: address.port) } catch {
-            lifecycle.withLock { $0.phase = .stopped }
+            // The phase stays `starting`, so `stop()` still closes the databases.
             throw NodeError.listenFailed("\(error)")
         }
         server.withLock { $0 = http }
@@ -311,7 +311,12 @@ public final class Node: Sendable {
         store.close()
         memoryBackend?.close()
         await execAgents.stopAll()
-        let http = server.withLock { $0 }
+        // Dropping the server also breaks the node -> server -> router -> node cycle.
+        let http = server.withLock { s -> HTTPServer? in
+            let old = s
+            s = nil
+            return old
+        }
         await http?.stop()
         NodeFiles.removeStatus(dataDir: dataDirectory)
         recentEvents.detach()
