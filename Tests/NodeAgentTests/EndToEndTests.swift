@@ -219,6 +219,32 @@ import Glibc
         #expect(follower.stderrText().contains("closed the event stream"))
     }
 
+    /// `init` writes a config that starts as is; its commented exec agent (agents/echo.py, written
+    /// beside it) works once uncommented.
+    @Test func initThenStartRunsTheExampleAgents() async throws {
+        let node = try NodeUnderTest(config: "")
+        let initRun = try await node.cli(["init", node.dir.path, "--force"], api: false)
+        #expect(initRun.code == 0, "\(initRun)")
+        let text = try String(contentsOf: node.config, encoding: .utf8)
+            .replacingOccurrences(of: "  # worker:", with: "  worker:")
+            .replacingOccurrences(of: "  #   handler: exec", with: "    handler: exec")
+            .replacingOccurrences(of: "  #   command:", with: "    command:")
+        try Data(text.utf8).write(to: node.config)
+        let validate = try await node.cli(["validate", node.config.path], api: false)
+        #expect(validate.stdout == "ok\n", "\(validate)")
+        try await node.start()
+
+        let ps = try await node.cli(["ps", "--json"])
+        let greeter = try #require(try ps.json().arrayValue?.first { $0["agent"] == "greeter" }?["id"]?.stringValue, "\(ps)")
+        #expect(try await node.cli(["exec", greeter, "--task", "default", "--input", #"{"a": 1}"#]).json() == ["a": 1])
+
+        let worker = try #require(try await node.cli(["spawn", "worker"]).lines.first)
+        let answer = try await node.cli(["exec", worker, "--task", "default", "--input", #"{"from": "python"}"#])
+        #expect(answer.code == 0, "\(answer)")
+        #expect(try answer.json() == ["from": "python"])
+        #expect(await node.terminate() == 0)
+    }
+
     /// The remaining client commands against a real node: agents, publish, logs, checkpoint,
     /// restore, stats, members, memory ls/incr/del.
     @Test func everyOtherCommand() async throws {
