@@ -153,8 +153,12 @@ final class BenchNode {
     let data: URL
 
     init(work: URL) throws {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("agentvm-node")
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let exe = products.appendingPathComponent("agentvm-node")
+        // `swift run agentvm-bench` builds only the bench: build the node the same way if missing.
+        if !FileManager.default.isExecutableFile(atPath: exe.path) {
+            try Self.build(configuration: products.lastPathComponent == "release" ? "release" : "debug")
+        }
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             throw BenchError("no agentvm-node beside agentvm-bench at \(exe.path) (build it: swift build -c release --product agentvm-node)")
         }
@@ -179,6 +183,19 @@ final class BenchNode {
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+    }
+
+    /// `swift build -c CONFIGURATION --product agentvm-node` in the package (the working directory).
+    static func build(configuration: String) throws {
+        guard FileManager.default.fileExists(atPath: "Package.swift") else { return }
+        FileHandle.standardError.write(Data("agentvm-bench: building agentvm-node (\(configuration))\n".utf8))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["swift", "build", "-c", configuration, "--product", "agentvm-node"]
+        p.standardOutput = FileHandle.standardError
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw BenchError("building agentvm-node failed (status \(p.terminationStatus))") }
     }
 
     /// Waits for `<data>/node.json` and a 200 from /readyz; returns the API URL.
