@@ -32,6 +32,7 @@ import Glibc
     /// data brings back the same processes, states, memory and mailbox.
     @Test func cliDrivesANodeAndAGracefulRestartKeepsEverything() async throws {
         let node = try NodeUnderTest(config: Self.config)
+        defer { node.kill() }
         try await node.start()
 
         let echoes = try await node.cli(["spawn", "echo", "--count", "2"])
@@ -103,6 +104,7 @@ import Glibc
     /// process's mailbox. All are there after a restart.
     @Test func sigkillLosesNothingAcknowledged() async throws {
         let node = try NodeUnderTest(config: Self.config)
+        defer { node.kill() }
         try await node.start()
         let client = try node.client()
         let spawned = try await node.cli(["spawn", "echo"])
@@ -126,6 +128,7 @@ import Glibc
     /// A malformed config: `validate` and `start` exit non-zero naming file:line:col; no node runs.
     @Test func malformedConfigIsRefusedWithPositions() async throws {
         let node = try NodeUnderTest(config: "name: bad\nmaxProcesses: 0\nagents:\n  a:\n    handler: ecko\n")
+        defer { node.kill() }
         let validate = try await node.cli(["validate", node.config.path], api: false)
         #expect(validate.code == 1, "\(validate)")
         #expect(validate.stderr.contains("\(node.config.path):2:1: maxProcesses"), "\(validate)")
@@ -144,6 +147,7 @@ import Glibc
     /// Malformed requests get 4xx with the error shape; the node stays up.
     @Test func malformedRequestsGetErrorsAndTheNodeSurvives() async throws {
         let node = try NodeUnderTest(config: Self.config)
+        defer { node.kill() }
         try await node.start()
         let port = node.port
         let json = ["Content-Type": "application/json"]
@@ -192,6 +196,7 @@ import Glibc
     /// streams events as they happen.
     @Test func tokenAndFollowingLogs() async throws {
         let node = try NodeUnderTest(config: Self.config, extraArgs: ["--token", "s3cret"])
+        defer { node.kill() }
         try await node.start()
         let denied = try await node.cli(["ps"])
         #expect(denied.code == 1)
@@ -223,6 +228,7 @@ import Glibc
     /// beside it) works once uncommented.
     @Test func initThenStartRunsTheExampleAgents() async throws {
         let node = try NodeUnderTest(config: "")
+        defer { node.kill() }
         let initRun = try await node.cli(["init", node.dir.path, "--force"], api: false)
         #expect(initRun.code == 0, "\(initRun)")
         let text = try String(contentsOf: node.config, encoding: .utf8)
@@ -249,6 +255,7 @@ import Glibc
     /// restore, stats, members, memory ls/incr/del.
     @Test func everyOtherCommand() async throws {
         let node = try NodeUnderTest(config: Self.config)
+        defer { node.kill() }
         try await node.start()
         let agents = try await node.cli(["agents", "--json"])
         #expect(Set(try agents.json().arrayValue?.compactMap { $0["name"]?.stringValue } ?? []) == ["echo", "counter"], "\(agents)")
