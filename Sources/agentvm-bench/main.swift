@@ -19,6 +19,7 @@ do {
         print("# \(s)")
         switch s {
         case "kernel":
+            await KernelBench.run()
             try await MemoryBench.run()
         case "gossip-sim":
             GossipSimBench.run()

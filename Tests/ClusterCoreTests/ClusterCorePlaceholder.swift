@@ -1,4 +1,0 @@
-import Testing
-@testable import ClusterCore
-
-@Test func ClusterCoreLinks() {}
