@@ -101,7 +101,7 @@ struct NodeRestartTests {
         _ = try await call(first, "PUT", "/v1/memory/shared/k", json: ["value": "v"])
 
         let second = try Node(config: config, logger: NodeLogger(level: .error))
-        let contents = try await NodeJournal(store: second.store).load()
+        let contents = try await second.store.journal.load()
         #expect(contents.processes.map(\.id) == [id])
         #expect(contents.processes.first?.state == .paused)
         #expect(contents.mailboxes[id]?.map(\.payload) == [0, 1, 2, 3, 4])

@@ -3,15 +3,18 @@ import Foundation
 
 /// How the exec handler runs one agent's program: argv, directory, environment, restart policy.
 public struct ExecAgentSpec: Sendable, Equatable {
+    /// Program and arguments, never run through a shell.
     public var argv: [String]
     /// Working directory (the config file's directory); nil = the node's.
     public var workingDirectory: String?
     /// Variables added to the node's environment (`env:` in the config).
     public var environment: [String: String]
+    /// What happens when the program dies on its own.
     public var restart: RestartPolicy
     /// How long a graceful stop waits for the program to exit after `shutdown`.
     public var shutdownGrace: Duration
 
+    /// A spec from its parts.
     public init(argv: [String], workingDirectory: String? = nil, environment: [String: String] = [:],
                 restart: RestartPolicy = RestartPolicy(mode: .onFailure, maxRestarts: 3),
                 shutdownGrace: Duration = .seconds(5)) {
@@ -43,7 +46,9 @@ public struct ExecAgentSpec: Sendable, Equatable {
 
 /// Why the exec handler could not serve a process.
 public struct ExecBindingError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
     public var message: String
+    /// An error with `message`.
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }

@@ -14,14 +14,18 @@ public protocol ClusterServices: Sendable {
 
 /// One cluster member as `/v1/members` shows it.
 public struct NodeMember: Sendable, Hashable {
+    /// The member's node id.
     public var id: String
     /// `alive`, `suspect`, `dead` or `left`.
     public var status: String
+    /// Bumped by the member to refute suspicion of itself.
     public var incarnation: UInt64
+    /// When this node last heard from it.
     public var lastSeen: Date
     /// Local-health score (Lifeguard); 0 is healthy.
     public var health: Int
 
+    /// A member record.
     public init(id: String, status: String, incarnation: UInt64 = 0, lastSeen: Date = Date(), health: Int = 0) {
         self.id = id
         self.status = status

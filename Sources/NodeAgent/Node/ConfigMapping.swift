@@ -5,8 +5,10 @@ import Foundation
 public struct ConfigMappingError: Error, Sendable, CustomStringConvertible {
     /// Dotted field path, e.g. `agents.writer.contract.input`.
     public var field: String
+    /// What is wrong with it.
     public var message: String
 
+    /// An error about `field`.
     public init(field: String, message: String) {
         self.field = field
         self.message = message

@@ -22,6 +22,7 @@ public final class Node: Sendable {
     public let execAgents: ExecAgentSupervisor
     /// Cluster membership; nil when embedded.
     public let cluster: (any ClusterServices)?
+    /// The node's structured log (every line carries `node`).
     public let logger: NodeLogger
 
     let store: NodeStore
@@ -97,7 +98,7 @@ public final class Node: Sendable {
         }
         kernel = Kernel(config: KernelConfig(nodeID: nodeID, maxProcesses: config.maxProcesses, checkpointOnCrash: true),
                         events: events, memory: memory, handlers: handlers,
-                        journal: NodeJournal(store: store), checkpoints: checkpointStore)
+                        journal: store.journal, checkpoints: checkpointStore)
         recentEvents = EventRing(capacity: 10_000)
         recentEvents.attach(to: events)
 
@@ -136,6 +137,7 @@ public final class Node: Sendable {
     public var events: EventBus { kernel.events }
     /// `embedded` or `cluster`.
     public var mode: String { cluster == nil ? "embedded" : "cluster" }
+    /// Where the node is in its life now.
     public var phase: Phase { lifecycle.withLock { $0.phase } }
     /// True once recovery is done and until a stop begins.
     public var isReady: Bool { phase == .ready }

@@ -25,6 +25,7 @@ public struct NodeStartOptions: Sendable {
     /// `node.logLevel`.
     public var logLevel: String?
 
+    /// Options as parsed from the command line; nil leaves a setting to the lower layers.
     public init(configPath: String? = nil, dataDir: String? = nil, listen: String? = nil, nodeID: String? = nil,
                 token: String? = nil, nats: [String] = [], cluster: String? = nil, logLevel: String? = nil) {
         self.configPath = configPath
