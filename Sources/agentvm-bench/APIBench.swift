@@ -10,8 +10,8 @@ import Glibc
 /// Debian's `wrk` (keep-alive, several connections), and prints `NAME VALUE` lines:
 /// - `http_healthz_per_s`: GET /healthz answered per second.
 /// - `http_spawn_per_s`: POST /v1/processes (one echo process each) answered 2xx per second.
-/// - `sse_events_per_s`: events received by one /v1/events client per second while wrk runs
-///   tasks on echo processes (each execution emits its events).
+/// - `sse_events_per_s`: events received by one /v1/events client per second while the node
+///   emits as fast as batch spawns make it.
 enum APIBench {
     static let seconds = 5
     static let connections = 32
@@ -31,42 +31,57 @@ enum APIBench {
         let spawn = try Wrk.run(url: api + "/v1/processes", script: Wrk.post(#"{"agent":"echo"}"#), work: work)
         print("http_spawn_per_s \(Int(spawn))")
 
-        // Processes to run tasks on, then one SSE client counting while wrk drives them.
-        let spawned = try await client.post("/v1/processes", ["agent": "echo", "count": 8])
-        let ids = (spawned["processes"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
-        guard let target = ids.first else { throw BenchError("spawning echo processes returned no ids") }
+        print("sse_events_per_s \(Int(try await sseRate(client)))")
+    }
+
+    /// Events received per second by one /v1/events client while the node emits as fast as it
+    /// can: concurrent batch spawns (each spawned process emits its lifecycle events). The rate
+    /// runs from the first burst to the last event received.
+    static func sseRate(_ client: APIClient) async throws -> Double {
         let counter = EventCounter()
         let reader = Task {
             for try await _ in client.events("/v1/events") { counter.add() }
         }
         defer { reader.cancel() }
-        // The stream is attached once an event comes through.
         let clock = ContinuousClock()
+        // The stream is attached once an event comes through.
         let attachDeadline = clock.now.advanced(by: .seconds(10))
         while counter.value == 0, clock.now < attachDeadline {
-            _ = try? await client.post("/v1/processes/\(APIClient.escape(target))/execute", ["input": 1])
+            _ = try? await client.put("/v1/memory/shared/apibench", ["value": 1])
             try await Task.sleep(for: .milliseconds(20))
         }
+        guard counter.value > 0 else { throw BenchError("no event arrived on /v1/events") }
+        let emittedBefore = try await client.get("/v1/stats")["eventsEmitted"]?.doubleValue ?? 0
         let start = counter.value
         let began = clock.now
-        _ = try Wrk.run(url: api + "/v1/processes/\(APIClient.escape(target))/execute",
-                        script: Wrk.post(#"{"task":"default","input":{"n":1}}"#), work: work)
-        // Let events already emitted drain to the client before counting.
-        var last = -1
-        while counter.value != last {
-            last = counter.value
-            try await Task.sleep(for: .milliseconds(200))
+        let end = began.advanced(by: .seconds(seconds))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    while clock.now < end { _ = try await client.post("/v1/processes", ["agent": "echo", "count": 200]) }
+                }
+            }
+            try await group.waitForAll()
         }
-        let elapsed = began.duration(to: clock.now) - .milliseconds(200)
-        print("sse_events_per_s \(Int(Double(counter.value - start) / elapsed.secondsDouble))")
+        let emitted = Int((try await client.get("/v1/stats")["eventsEmitted"]?.doubleValue ?? 0) - emittedBefore)
+        // Wait for the stream to deliver what was emitted (or to stop making progress).
+        var last = -1
+        while counter.value - start < emitted, counter.value != last {
+            last = counter.value
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        guard let lastEvent = counter.lastAt else { return 0 }
+        return Double(counter.value - start) / began.duration(to: lastEvent).secondsDouble
     }
 }
 
 /// Counts SSE events from the reader task.
 final class EventCounter: Sendable {
-    private let count = Mutex(0)
-    func add() { count.withLock { $0 += 1 } }
-    var value: Int { count.withLock { $0 } }
+    private let state = Mutex<(count: Int, at: ContinuousClock.Instant?)>((0, nil))
+    func add() { state.withLock { $0 = ($0.count + 1, ContinuousClock.now) } }
+    var value: Int { state.withLock { $0.count } }
+    /// When the latest event arrived.
+    var lastAt: ContinuousClock.Instant? { state.withLock { $0.at } }
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -138,8 +153,12 @@ final class BenchNode {
     let data: URL
 
     init(work: URL) throws {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("agentvm-node")
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let exe = products.appendingPathComponent("agentvm-node")
+        // `swift run agentvm-bench` builds only the bench: build the node the same way if missing.
+        if !FileManager.default.isExecutableFile(atPath: exe.path) {
+            try Self.build(configuration: products.lastPathComponent == "release" ? "release" : "debug")
+        }
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             throw BenchError("no agentvm-node beside agentvm-bench at \(exe.path) (build it: swift build -c release --product agentvm-node)")
         }
@@ -164,6 +183,19 @@ final class BenchNode {
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+    }
+
+    /// `swift build -c CONFIGURATION --product agentvm-node` in the package (the working directory).
+    static func build(configuration: String) throws {
+        guard FileManager.default.fileExists(atPath: "Package.swift") else { return }
+        FileHandle.standardError.write(Data("agentvm-bench: building agentvm-node (\(configuration))\n".utf8))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["swift", "build", "-c", configuration, "--product", "agentvm-node"]
+        p.standardOutput = FileHandle.standardError
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw BenchError("building agentvm-node failed (status \(p.terminationStatus))") }
     }
 
     /// Waits for `<data>/node.json` and a 200 from /readyz; returns the API URL.

@@ -44,7 +44,7 @@ func exitCode(_ status: Int32) -> Int32 {
 
 /// A real `agentvm-node start` in a temp directory, driven through the CLI binary and HTTP.
 /// Every child is stopped by PID when the test ends (ChildProcess reaps on release).
-final class NodeUnderTest: @unchecked Sendable {
+final class NodeUnderTest {
     let dir: TempDirectory
     let binary: String
     let config: URL

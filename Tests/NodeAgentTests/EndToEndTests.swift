@@ -32,6 +32,7 @@ import Glibc
     /// data brings back the same processes, states, memory and mailbox.
     @Test func cliDrivesANodeAndAGracefulRestartKeepsEverything() async throws {
         let node = try NodeUnderTest(config: Self.config)
+        defer { node.kill() }
         try await node.start()
 
         let echoes = try await node.cli(["spawn", "echo", "--count", "2"])
@@ -103,6 +104,7 @@ import Glibc
     /// process's mailbox. All are there after a restart.
     @Test func sigkillLosesNothingAcknowledged() async throws {
         let node = try NodeUnderTest(config: Self.config)
+        defer { node.kill() }
         try await node.start()
         let client = try node.client()
         let spawned = try await node.cli(["spawn", "echo"])
@@ -126,6 +128,7 @@ import Glibc
     /// A malformed config: `validate` and `start` exit non-zero naming file:line:col; no node runs.
     @Test func malformedConfigIsRefusedWithPositions() async throws {
         let node = try NodeUnderTest(config: "name: bad\nmaxProcesses: 0\nagents:\n  a:\n    handler: ecko\n")
+        defer { node.kill() }
         let validate = try await node.cli(["validate", node.config.path], api: false)
         #expect(validate.code == 1, "\(validate)")
         #expect(validate.stderr.contains("\(node.config.path):2:1: maxProcesses"), "\(validate)")
@@ -144,6 +147,7 @@ import Glibc
     /// Malformed requests get 4xx with the error shape; the node stays up.
     @Test func malformedRequestsGetErrorsAndTheNodeSurvives() async throws {
         let node = try NodeUnderTest(config: Self.config)
+        defer { node.kill() }
         try await node.start()
         let port = node.port
         let json = ["Content-Type": "application/json"]
@@ -192,6 +196,7 @@ import Glibc
     /// streams events as they happen.
     @Test func tokenAndFollowingLogs() async throws {
         let node = try NodeUnderTest(config: Self.config, extraArgs: ["--token", "s3cret"])
+        defer { node.kill() }
         try await node.start()
         let denied = try await node.cli(["ps"])
         #expect(denied.code == 1)
@@ -212,6 +217,89 @@ import Glibc
             let event = try JSONValue.parse(String(line))
             #expect(event["type"]?.stringValue?.hasPrefix("process.") == true)
         }
+        #expect(await node.terminate() == 0)
+        // The node closing the stream ends the follower with an error.
+        #expect(await waitUntil(deadline: .seconds(30)) { !follower.isRunning })
+        #expect(follower.status.map(exitCode) == 1, "\(follower.stderrText())")
+        #expect(follower.stderrText().contains("closed the event stream"))
+    }
+
+    /// `init` writes a config that starts as is; its commented exec agent (agents/echo.py, written
+    /// beside it) works once uncommented.
+    @Test func initThenStartRunsTheExampleAgents() async throws {
+        let node = try NodeUnderTest(config: "")
+        defer { node.kill() }
+        let initRun = try await node.cli(["init", node.dir.path, "--force"], api: false)
+        #expect(initRun.code == 0, "\(initRun)")
+        let text = try String(contentsOf: node.config, encoding: .utf8)
+            .replacingOccurrences(of: "  # worker:", with: "  worker:")
+            .replacingOccurrences(of: "  #   handler: exec", with: "    handler: exec")
+            .replacingOccurrences(of: "  #   command:", with: "    command:")
+        try Data(text.utf8).write(to: node.config)
+        let validate = try await node.cli(["validate", node.config.path], api: false)
+        #expect(validate.stdout == "ok\n", "\(validate)")
+        try await node.start()
+
+        let ps = try await node.cli(["ps", "--json"])
+        let greeter = try #require(try ps.json().arrayValue?.first { $0["agent"] == "greeter" }?["id"]?.stringValue, "\(ps)")
+        #expect(try await node.cli(["exec", greeter, "--task", "default", "--input", #"{"a": 1}"#]).json() == ["a": 1])
+
+        let worker = try #require(try await node.cli(["spawn", "worker"]).lines.first)
+        let answer = try await node.cli(["exec", worker, "--task", "default", "--input", #"{"from": "python"}"#])
+        #expect(answer.code == 0, "\(answer)")
+        #expect(try answer.json() == ["from": "python"])
+        #expect(await node.terminate() == 0)
+    }
+
+    /// The remaining client commands against a real node: agents, publish, logs, checkpoint,
+    /// restore, stats, members, memory ls/incr/del.
+    @Test func everyOtherCommand() async throws {
+        let node = try NodeUnderTest(config: Self.config)
+        defer { node.kill() }
+        try await node.start()
+        let agents = try await node.cli(["agents", "--json"])
+        #expect(Set(try agents.json().arrayValue?.compactMap { $0["name"]?.stringValue } ?? []) == ["echo", "counter"], "\(agents)")
+        #expect(try await node.cli(["agents"]).lines.first?.hasPrefix("NAME") == true)
+
+        let pid = try #require(try await node.cli(["spawn", "echo"]).lines.first)
+        #expect(try await node.cli(["exec", pid, "--task", "t", "--input", "1"]).stdout == "1\n")
+        let published = try await node.cli(["publish", "updates", #"{"n": 1}"#])
+        #expect(published.code == 0, "\(published)")
+        let noChannel = try await node.cli(["publish", "nope", "1"])
+        #expect(noChannel.code == 1)
+        #expect(noChannel.stderr.contains("channel_not_found"))
+
+        let logs = try await node.cli(["logs", pid, "--json"])
+        #expect(logs.code == 0, "\(logs)")
+        let events = try logs.lines.map { try JSONValue.parse($0) }
+        #expect(!events.isEmpty)
+        #expect(events.allSatisfy { $0["source"]?.stringValue == pid || $0["data"]?["processId"]?.stringValue == pid })
+
+        let file = node.dir.file("cp.json").path
+        let checkpoint = try await node.cli(["checkpoint", pid, "--out", file])
+        #expect(checkpoint.code == 0, "\(checkpoint)")
+        #expect(try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: file))).objectValue != nil)
+        #expect(try await node.cli(["kill", pid]).stdout == "\(pid) terminated\n")
+        let restored = try await node.cli(["restore", file, "--json"])
+        #expect(restored.code == 0, "\(restored)")
+        #expect(try restored.json()["id"] == .string(pid))
+        #expect(try restored.json()["state"] == "paused")
+
+        #expect(try await node.cli(["memory", "incr", "n", "--by", "2.5"]).stdout == "2.5\n")
+        #expect(try await node.cli(["memory", "incr", "n", "--by", "-1", "--shared"]).stdout == "1.5\n")
+        let ls = try await node.cli(["memory", "ls", "--json"])
+        #expect(try ls.json().arrayValue?.map { $0["key"] } == ["n"], "\(ls)")
+        #expect(try await node.cli(["memory", "del", "n"]).stdout == "deleted\n")
+        #expect(try await node.cli(["memory", "del", "n"]).stdout == "not found\n")
+        let gone = try await node.cli(["memory", "get", "n"])
+        #expect(gone.code == 1)
+        #expect(gone.stderr.contains("key_not_found"))
+
+        let stats = try await node.cli(["stats", "--json"])
+        #expect(try stats.json()["processes"] != nil, "\(stats)")
+        #expect(try await node.cli(["stats"]).lines.contains { $0.hasPrefix("processes ") })
+        let members = try await node.cli(["members", "--json"])
+        #expect(try members.json().arrayValue?.count == 1, "\(members)")
         #expect(await node.terminate() == 0)
     }
 

@@ -11,6 +11,7 @@ final class EventStreamReader: NSObject, URLSessionDataDelegate, Sendable {
     private let parser = Mutex(ServerSentEventParser())
     private let failure = Mutex<APIError?>(nil)
     private let errorBody = Mutex(Data())
+    private let started = Mutex(false)
     private let baseURL: String
 
     init(continuation: AsyncThrowingStream<ServerSentEvent, Error>.Continuation, baseURL: String) {
@@ -23,6 +24,8 @@ final class EventStreamReader: NSObject, URLSessionDataDelegate, Sendable {
         if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
             // Keep reading: the error body says why.
             failure.withLock { $0 = .status(http.statusCode, code: "http_\(http.statusCode)", message: "HTTP \(http.statusCode)", field: nil) }
+        } else {
+            started.withLock { $0 = true }
         }
         completionHandler(.allow)
     }
@@ -42,7 +45,9 @@ final class EventStreamReader: NSObject, URLSessionDataDelegate, Sendable {
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         if let failed = failure.withLock({ $0 }) {
             continuation.finish(throwing: failed)
-        } else if let error, (error as NSError).code != NSURLErrorCancelled {
+        } else if let error, (error as NSError).code != NSURLErrorCancelled, !started.withLock({ $0 }) {
+            // Before the stream began this is a connection failure; after, the server ending
+            // its chunked body mid-way is just the end of the stream (the node stopped).
             continuation.finish(throwing: APIError.unreachable(url: baseURL, reason: APIClient.reason(error)))
         } else {
             continuation.finish()

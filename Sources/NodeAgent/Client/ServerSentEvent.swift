@@ -9,6 +9,7 @@ public struct ServerSentEvent: Sendable, Hashable {
     /// The `data:` lines joined with "\n".
     public var data: String
 
+    /// An event as parsed (or to compare against in tests).
     public init(id: String? = nil, event: String = "message", data: String) {
         self.id = id
         self.event = event
@@ -25,6 +26,7 @@ public struct ServerSentEventParser: Sendable {
     private var data: [String] = []
     private var sawCarriageReturn = false
 
+    /// A parser at the start of a stream.
     public init() {}
 
     /// Feeds a chunk; returns the events completed by it, in order.

@@ -12,6 +12,7 @@ public protocol CLIOutput: Sendable {
 
 /// The process's real stdout and stderr, unbuffered so `logs --follow` shows each line at once.
 public struct StandardOutput: CLIOutput {
+    /// The process's stdout and stderr.
     public init() {}
     public func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
     public func writeError(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
@@ -21,6 +22,7 @@ public struct StandardOutput: CLIOutput {
 public final class CapturedOutput: CLIOutput {
     private let state = Mutex<(out: String, err: String)>(("", ""))
 
+    /// Empty buffers.
     public init() {}
     public func write(_ text: String) { state.withLock { $0.out += text } }
     public func writeError(_ text: String) { state.withLock { $0.err += text } }

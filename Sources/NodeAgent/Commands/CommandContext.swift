@@ -1,16 +1,16 @@
 import Foundation
 
 /// What a command's action gets: its parsed line, where to write, and how to reach the node.
-public struct CommandContext: Sendable {
-    public var command: ParsedCommand
-    public var output: any CLIOutput
-    public var environment: [String: String]
+struct CommandContext: Sendable {
+    var command: ParsedCommand
+    var output: any CLIOutput
+    var environment: [String: String]
     /// Relative paths (`init DIR`, `--out FILE`) resolve against this.
-    public var currentDirectory: String
+    var currentDirectory: String
     /// The node API to talk to, already resolved (see `NodeCLI.resolveAPI`).
-    public var api: String
+    var api: String
 
-    public init(command: ParsedCommand, output: any CLIOutput, environment: [String: String], currentDirectory: String, api: String) {
+    init(command: ParsedCommand, output: any CLIOutput, environment: [String: String], currentDirectory: String, api: String) {
         self.command = command
         self.output = output
         self.environment = environment
@@ -19,24 +19,24 @@ public struct CommandContext: Sendable {
     }
 
     /// The bearer token from `--token` or `AGENTVM_TOKEN`.
-    public var token: String? { command.option("token") }
+    var token: String? { command.option("token") }
 
     /// A client for `api`, with an optional longer timeout (for `exec --timeout`).
-    public func client(timeout: Duration = .seconds(30)) throws(APIError) -> APIClient {
+    func client(timeout: Duration = .seconds(30)) throws(APIError) -> APIClient {
         try APIClient(baseURL: api, token: token, timeout: timeout)
     }
 
     /// Prints one line on stdout.
-    public func print(_ line: String) { output.write(line.hasSuffix("\n") ? line : line + "\n") }
+    func print(_ line: String) { output.write(line.hasSuffix("\n") ? line : line + "\n") }
 
     /// Prints `value` as the CLI's stable JSON.
-    public func printJSON(_ value: JSONValue) { print(JSONFormat.pretty(value)) }
+    func printJSON(_ value: JSONValue) { print(JSONFormat.pretty(value)) }
 
     /// Whether `--json` was given.
-    public var wantsJSON: Bool { command.flag("json") }
+    var wantsJSON: Bool { command.flag("json") }
 
     /// An absolute path for `path` as the user typed it.
-    public func resolve(_ path: String) -> String {
+    func resolve(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         if path == "~" || path.hasPrefix("~/") {
             return (NSString(string: path).expandingTildeInPath as String)

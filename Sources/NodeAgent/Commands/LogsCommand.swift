@@ -24,6 +24,8 @@ enum LogsCommand {
             last = id.isFinite ? id : last
             show(c, event)
         }
+        // Following ends only by interruption; a closed stream means the node went away.
+        throw CommandError("the node closed the event stream (stopped or restarted?)")
     }
 
     /// The server filters by one type pattern; several are filtered here.
