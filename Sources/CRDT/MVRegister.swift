@@ -1,0 +1,58 @@
+/// A multi-value register: a write replaces every value it has observed; concurrent writes are all
+/// kept until a later write, which has seen them, replaces them.
+public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedData {
+    private var store = DotStore<Int, Value>()
+    private var pending: DotStore<Int, Value>?
+
+    /// An empty register.
+    public init() {}
+
+    /// The concurrent values, ordered by the dot of their write (deterministic on every replica).
+    public var values: [Value] { store[0].map(\.value) }
+
+    /// Writes `value` on behalf of `replica`, replacing the values this replica has seen.
+    public mutating func set(_ value: Value, by replica: ReplicaID) {
+        var d = pending ?? DotStore()
+        store.write(0, value, by: replica, delta: &d)
+        pending = d
+    }
+
+    /// Clears the register (the values this replica has seen).
+    public mutating func clear() {
+        var d = pending ?? DotStore()
+        store.remove(0, delta: &d)
+        pending = d
+    }
+
+    public mutating func merge(_ other: MVRegister) { store.merge(other.store) }
+
+    public var delta: MVRegister? {
+        guard let pending else { return nil }
+        var d = MVRegister()
+        d.store = pending
+        return d
+    }
+
+    public mutating func resetDelta() { pending = nil }
+
+    public func needsPruning(from removed: ReplicaID) -> Bool {
+        store.needsPruning(from: removed) { _ in false }
+    }
+
+    public mutating func prune(removed: ReplicaID, into survivor: ReplicaID) {
+        var d = pending ?? DotStore()
+        store.prune(removed: removed, into: survivor, valueNeeds: { _ in false }, pruneValue: { $0 }, delta: &d)
+        pending = d
+    }
+
+    public mutating func pruningCleanup(removed: ReplicaID) {
+        store.pruningCleanup(removed: removed) { _ in false }
+        pending?.pruningCleanup(removed: removed) { _ in false }
+    }
+
+    public static func == (a: MVRegister, b: MVRegister) -> Bool { a.store == b.store }
+    public func hash(into h: inout Hasher) { h.combine(store) }
+
+    public init(from decoder: Decoder) throws { store = try DotStore(from: decoder) }
+    public func encode(to encoder: Encoder) throws { try store.encode(to: encoder) }
+}
