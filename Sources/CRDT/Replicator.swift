@@ -80,6 +80,18 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
         digest.invalidate(key)
     }
 
+    /// Changes a value locally without replicating the change: for steps every replica takes on
+    /// its own, such as `LWWMap.collectGarbage` or `pruningCleanup`. Returns false if absent.
+    @discardableResult
+    public mutating func modifyLocally(_ key: String, _ body: (inout Value) -> Void) -> Bool {
+        guard var v = values[key] else { return false }
+        body(&v)
+        v.resetDelta()
+        values[key] = v
+        digest.invalidate(key)
+        return true
+    }
+
     /// The membership changed: replicate to `newPeers` from now on.
     public mutating func peersChanged(_ newPeers: Set<ReplicaID>, now: Int64) -> [Directive] {
         let next = newPeers.subtracting([me])
