@@ -14,7 +14,9 @@ public struct PNCounter: DeltaReplicatedData {
     /// The value, clamped to the range of `Int64`.
     public var value: Int64 {
         let p = increments.value, n = decrements.value
-        return p >= n ? Int64(clamping: p - n) : -Int64(clamping: n - p)
+        if p >= n { return Int64(clamping: p - n) }
+        let d = n - p
+        return d > UInt64(Int64.max) ? Int64.min : -Int64(d)
     }
 
     /// Adds `amount` (negative to subtract) on behalf of `replica`.
