@@ -80,6 +80,20 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
         digest.invalidate(key)
     }
 
+    /// Mutates the value under `key` (starting from `empty` when absent) with delta mutators and
+    /// replicates the resulting delta. Returns the new value.
+    @discardableResult
+    public mutating func update(_ key: String, empty: Value, _ body: (inout Value) -> Void) -> Value {
+        var v = values[key] ?? empty
+        v.resetDelta()
+        body(&v)
+        if let d = v.delta {
+            if values[key] == nil { values[key] = empty }
+            localUpdate(key, delta: d)
+        }
+        return values[key] ?? v
+    }
+
     /// Changes a value locally without replicating the change: for steps every replica takes on
     /// its own, such as `LWWMap.collectGarbage` or `pruningCleanup`. Returns false if absent.
     @discardableResult
