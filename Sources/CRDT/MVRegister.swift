@@ -12,15 +12,24 @@ public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedD
 
     /// Writes `value` on behalf of `replica`, replacing the values this replica has seen.
     public mutating func set(_ value: Value, by replica: ReplicaID) {
-        var d = pending ?? DotStore()
-        store.write(0, value, by: replica, delta: &d)
-        pending = d
+        withPending { store, d in
+            store.write(0, value, by: replica, delta: &d)
+        }
     }
 
     /// Clears the register (the values this replica has seen).
     public mutating func clear() {
-        var d = pending ?? DotStore()
-        store.remove(0, delta: &d)
+        withPending { store, d in
+            store.remove(0, delta: &d)
+        }
+    }
+
+    /// Runs `body` on the pending delta, taken out first so it is uniquely referenced and
+    /// mutated in place rather than copied.
+    private mutating func withPending(_ body: (inout DotStore<Int, Value>, inout DotStore<Int, Value>) -> Void) {
+        var d = pending ?? DotStore<Int, Value>()
+        pending = nil
+        body(&store, &d)
         pending = d
     }
 
@@ -40,9 +49,9 @@ public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedD
     }
 
     public mutating func prune(removed: ReplicaID, into survivor: ReplicaID) {
-        var d = pending ?? DotStore()
-        store.prune(removed: removed, into: survivor, valueNeeds: { _ in false }, pruneValue: { $0 }, delta: &d)
-        pending = d
+        withPending { store, d in
+            store.prune(removed: removed, into: survivor, valueNeeds: { _ in false }, pruneValue: { $0 }, delta: &d)
+        }
     }
 
     public mutating func pruningCleanup(removed: ReplicaID) {

@@ -30,16 +30,25 @@ public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
         var v = self[key] ?? initial
         body(&v)
         v.resetDelta()
-        var d = pending ?? DotStore()
-        store.write(key, v, by: replica, delta: &d)
-        pending = d
+        withPending { store, d in
+            store.write(key, v, by: replica, delta: &d)
+        }
     }
 
     /// Removes `key` (the versions this replica has observed).
     public mutating func remove(_ key: String) {
         guard store.entries[key] != nil else { return }
-        var d = pending ?? DotStore()
-        store.remove(key, delta: &d)
+        withPending { store, d in
+            store.remove(key, delta: &d)
+        }
+    }
+
+    /// Runs `body` on the pending delta, taken out first so it is uniquely referenced and
+    /// mutated in place rather than copied.
+    private mutating func withPending(_ body: (inout DotStore<String, Value>, inout DotStore<String, Value>) -> Void) {
+        var d = pending ?? DotStore<String, Value>()
+        pending = nil
+        body(&store, &d)
         pending = d
     }
 
@@ -59,16 +68,14 @@ public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
     }
 
     public mutating func prune(removed: ReplicaID, into survivor: ReplicaID) {
-        var d = pending ?? DotStore()
-        store.prune(removed: removed, into: survivor,
+        withPending { store, d in store.prune(removed: removed, into: survivor,
                     valueNeeds: { $0.needsPruning(from: removed) },
                     pruneValue: { value in
                         var v = value
                         v.prune(removed: removed, into: survivor)
                         v.resetDelta()
                         return v
-                    }, delta: &d)
-        pending = d
+                    }, delta: &d) }
     }
 
     public mutating func pruningCleanup(removed: ReplicaID) {

@@ -22,16 +22,25 @@ public struct ORSet<Element: Codable & Hashable & Sendable>: DeltaReplicatedData
 
     /// Adds `element` on behalf of `replica`.
     public mutating func add(_ element: Element, by replica: ReplicaID) {
-        var d = pending ?? DotStore()
-        store.write(element, true, by: replica, delta: &d)
-        pending = d
+        withPending { store, d in
+            store.write(element, true, by: replica, delta: &d)
+        }
     }
 
     /// Removes `element` (the adds this replica has observed).
     public mutating func remove(_ element: Element) {
         guard contains(element) else { return }
-        var d = pending ?? DotStore()
-        store.remove(element, delta: &d)
+        withPending { store, d in
+            store.remove(element, delta: &d)
+        }
+    }
+
+    /// Runs `body` on the pending delta, taken out first so it is uniquely referenced and
+    /// mutated in place rather than copied.
+    private mutating func withPending(_ body: (inout DotStore<Element, Bool>, inout DotStore<Element, Bool>) -> Void) {
+        var d = pending ?? DotStore<Element, Bool>()
+        pending = nil
+        body(&store, &d)
         pending = d
     }
 
@@ -51,9 +60,9 @@ public struct ORSet<Element: Codable & Hashable & Sendable>: DeltaReplicatedData
     }
 
     public mutating func prune(removed: ReplicaID, into survivor: ReplicaID) {
-        var d = pending ?? DotStore()
-        store.prune(removed: removed, into: survivor, valueNeeds: { _ in false }, pruneValue: { $0 }, delta: &d)
-        pending = d
+        withPending { store, d in
+            store.prune(removed: removed, into: survivor, valueNeeds: { _ in false }, pruneValue: { $0 }, delta: &d)
+        }
     }
 
     public mutating func pruningCleanup(removed: ReplicaID) {

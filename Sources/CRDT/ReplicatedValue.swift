@@ -30,20 +30,52 @@ public enum ReplicatedValue<Element: Codable & Hashable & Sendable>: DeltaReplic
     public mutating func mergeDelta(_ delta: ReplicatedValue) { combine(delta, delta: true) }
 
     private mutating func combine(_ other: ReplicatedValue, delta: Bool) {
-        switch (self, other) {
-        case (.register(var a), .register(let b)):
-            delta ? a.mergeDelta(b) : a.merge(b); self = .register(a)
-        case (.mvRegister(var a), .mvRegister(let b)):
-            delta ? a.mergeDelta(b) : a.merge(b); self = .mvRegister(a)
-        case (.counter(var a), .counter(let b)):
-            delta ? a.mergeDelta(b) : a.merge(b); self = .counter(a)
-        case (.set(var a), .set(let b)):
-            delta ? a.mergeDelta(b) : a.merge(b); self = .set(a)
-        case (.map(var a), .map(let b)):
-            delta ? a.mergeDelta(b) : a.merge(b); self = .map(a)
-        default:
-            if other.rank > rank { self = other }
+        // Each payload is taken out of `self` before it is mutated, so it is merged in place
+        // instead of being copied.
+        switch other {
+        case .register(let b):
+            if case .register(var a) = self { self = .placeholder; a.join(b, delta); self = .register(a); return }
+        case .mvRegister(let b):
+            if case .mvRegister(var a) = self { self = .placeholder; a.join(b, delta); self = .mvRegister(a); return }
+        case .counter(let b):
+            if case .counter(var a) = self { self = .placeholder; a.join(b, delta); self = .counter(a); return }
+        case .set(let b):
+            if case .set(var a) = self { self = .placeholder; a.join(b, delta); self = .set(a); return }
+        case .map(let b):
+            if case .map(var a) = self { self = .placeholder; a.join(b, delta); self = .map(a); return }
         }
+        if other.rank > rank { self = other }
+    }
+
+    private static var placeholder: ReplicatedValue { .counter(PNCounter()) }
+
+    /// Mutates the map payload in place; false when the value is not a map.
+    @discardableResult
+    public mutating func modifyMap(_ body: (inout LWWMap<Element>) -> Void) -> Bool {
+        guard case .map(var m) = self else { return false }
+        self = .placeholder
+        body(&m)
+        self = .map(m)
+        return true
+    }
+
+    /// Mutates the set payload in place; false when the value is not a set.
+    @discardableResult
+    public mutating func modifySet(_ body: (inout ORSet<Element>) -> Void) -> Bool {
+        guard case .set(var s) = self else { return false }
+        self = .placeholder
+        body(&s)
+        self = .set(s)
+        return true
+    }
+
+    /// Mutates the counter payload; false when the value is not a counter.
+    @discardableResult
+    public mutating func modifyCounter(_ body: (inout PNCounter) -> Void) -> Bool {
+        guard case .counter(var c) = self else { return false }
+        body(&c)
+        self = .counter(c)
+        return true
     }
 
     public var delta: ReplicatedValue? {
@@ -90,5 +122,11 @@ public enum ReplicatedValue<Element: Codable & Hashable & Sendable>: DeltaReplic
         var boxed: any DeltaReplicatedData = value
         body(&boxed)
         return (boxed as? T) ?? value
+    }
+}
+
+extension DeltaReplicatedData {
+    fileprivate mutating func join(_ other: Self, _ delta: Bool) {
+        if delta { mergeDelta(other) } else { merge(other) }
     }
 }

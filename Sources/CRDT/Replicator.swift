@@ -65,15 +65,17 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
 
     /// Applies a local change: `delta` is the mutation's delta (or the whole new value).
     public mutating func localUpdate(_ key: String, delta: Value) {
-        if var v = values[key] {
-            v.mergeDelta(delta)
-            values[key] = v
+        if values[key] != nil {
+            values[key]?.mergeDelta(delta)
         } else {
             values[key] = delta
         }
-        if var p = pending[key] {
-            p.mergeDelta(delta)
-            pending[key] = p
+        addPending(key, delta)
+    }
+
+    private mutating func addPending(_ key: String, _ delta: Value) {
+        if pending[key] != nil {
+            pending[key]?.mergeDelta(delta)
         } else {
             pending[key] = delta
         }
@@ -84,21 +86,22 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
     /// replicates the resulting delta. Returns the new value.
     @discardableResult
     public mutating func update(_ key: String, empty: Value, _ body: (inout Value) -> Void) -> Value {
-        var v = values[key] ?? empty
-        v.resetDelta()
-        body(&v)
-        if let d = v.delta {
-            if values[key] == nil { values[key] = empty }
-            localUpdate(key, delta: d)
+        // Mutated in place in the dictionary, so a large value is not copied per update.
+        values[key, default: empty].resetDelta()
+        body(&values[key, default: empty])
+        if let d = values[key]?.delta {
+            values[key]?.resetDelta()
+            addPending(key, d)
         }
-        return values[key] ?? v
+        return values[key] ?? empty
     }
 
     /// Changes a value locally without replicating the change: for steps every replica takes on
     /// its own, such as `LWWMap.collectGarbage` or `pruningCleanup`. Returns false if absent.
     @discardableResult
     public mutating func modifyLocally(_ key: String, _ body: (inout Value) -> Void) -> Bool {
-        guard var v = values[key] else { return false }
+        // Moved out, not copied: the value stays uniquely referenced while `body` mutates it.
+        guard var v = values.removeValue(forKey: key) else { return false }
         body(&v)
         v.resetDelta()
         values[key] = v
@@ -252,9 +255,8 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             var joined: [String: Value] = [:]
             for batch in outbox where batch.seq >= from {
                 for (key, d) in batch.entries {
-                    if var j = joined[key] {
-                        j.mergeDelta(d)
-                        joined[key] = j
+                    if joined[key] != nil {
+                        joined[key]?.mergeDelta(d)
                     } else {
                         joined[key] = d
                     }
@@ -345,9 +347,8 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
     private mutating func absorb(_ entries: [String: Value], delta: Bool) -> [Directive] {
         guard !entries.isEmpty else { return [] }
         for (key, incoming) in entries {
-            if var v = values[key] {
-                if delta { v.mergeDelta(incoming) } else { v.merge(incoming) }
-                values[key] = v
+            if values[key] != nil {
+                if delta { values[key]?.mergeDelta(incoming) } else { values[key]?.merge(incoming) }
             } else {
                 values[key] = incoming
             }
