@@ -11,10 +11,15 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
     /// Live values per key, each list sorted by dot.
     private(set) var entries: [Key: [Tagged]] = [:]
     private(set) var context = CausalContext()
-    /// Which key holds each live dot; derived, so not compared or encoded.
-    private var owners: [Dot: Key] = [:]
+    /// Set only on deltas: every key whose dots the delta's context covers. It lets a delta be
+    /// merged by visiting just those keys; a full state (nil) is merged by visiting every key.
+    /// Invariant: a dot in `context` was written under a key in `touched`.
+    private(set) var touched: Set<Key>?
 
-    init() {}
+    /// An empty state, or an empty delta.
+    init(delta: Bool = false) {
+        touched = delta ? [] : nil
+    }
 
     subscript(key: Key) -> [Tagged] { entries[key] ?? [] }
 
@@ -24,16 +29,16 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         let dot = context.nextDot(replica)
         let old = entries[key] ?? []
         context.insert(dot)
-        for t in old { owners.removeValue(forKey: t.dot) }
-        entries[key] = [Tagged(dot: dot, value: value)]
-        owners[dot] = key
-        delta.record(removing: old.map(\.dot), key: key, adding: Tagged(dot: dot, value: value))
+        let tagged = Tagged(dot: dot, value: value)
+        entries[key] = [tagged]
+        touched?.insert(key)
+        delta.record(removing: old.map(\.dot), key: key, adding: tagged)
     }
 
     /// Removes every observed value of `key`. Records the change in `delta`.
     mutating func remove(_ key: Key, delta: inout DotStore) {
         guard let old = entries.removeValue(forKey: key) else { return }
-        for t in old { owners.removeValue(forKey: t.dot) }
+        touched?.insert(key)
         delta.record(removing: old.map(\.dot), key: key, adding: nil)
     }
 
@@ -41,45 +46,63 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
     /// context (so receivers drop them), the new value, if any, becomes the key's only value.
     private mutating func record(removing dots: [Dot], key: Key, adding tagged: Tagged?) {
         for d in dots { context.insert(d) }
-        if let old = entries.removeValue(forKey: key) {
-            for t in old { owners.removeValue(forKey: t.dot) }
-        }
+        touched?.insert(key)
+        entries.removeValue(forKey: key)
         if let tagged {
             context.insert(tagged.dot)
             entries[key] = [tagged]
-            owners[tagged.dot] = key
         }
     }
 
     /// The join: a dot survives if both sides have it, or one side has it and the other has never
     /// seen it.
     mutating func merge(_ other: DotStore) {
-        var affected: Set<Key>
-        if other.context.compact.isEmpty {
-            // A delta: only keys it lists, or keys owning a dot its context covers, can change.
-            affected = Set(other.entries.keys)
-            for d in other.context.cloud { if let k = owners[d] { affected.insert(k) } }
+        if let keys = other.touched {
+            for key in keys { mergeKey(key, other) }
+            for key in other.entries.keys where !keys.contains(key) { mergeKey(key, other) }
         } else {
-            affected = Set(entries.keys).union(other.entries.keys)
-        }
-        for key in affected {
-            let mine = entries[key] ?? []
-            let theirs = other.entries[key] ?? []
-            var result: [Tagged] = []
-            result.reserveCapacity(mine.count + theirs.count)
-            for t in mine where !other.context.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) {
-                result.append(t)
+            for key in other.entries.keys { mergeKey(key, other) }
+            // Keys only on this side lose the dots the other side has seen (and removed).
+            var dropped: [(Key, [Tagged])] = []
+            for (key, mine) in entries where other.entries[key] == nil {
+                guard mine.contains(where: { other.context.contains($0.dot) }) else { continue }
+                dropped.append((key, mine.filter { !other.context.contains($0.dot) }))
             }
-            for t in theirs where !context.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) {
-                result.append(t)
-            }
-            if result.count > 1 { result.sort { $0.dot < $1.dot } }
-            if result == mine { continue }
-            for t in mine { owners.removeValue(forKey: t.dot) }
-            for t in result { owners[t.dot] = key }
-            entries[key] = result.isEmpty ? nil : result
+            for (key, kept) in dropped { entries[key] = kept.isEmpty ? nil : kept }
         }
         context.merge(other.context)
+        if let mine = touched, let theirs = other.touched {
+            touched = mine.union(theirs)
+        } else {
+            touched = nil
+        }
+    }
+
+    private mutating func mergeKey(_ key: Key, _ other: DotStore) {
+        let theirs = other.entries[key] ?? []
+        guard let mine = entries[key] else {
+            // Absent here: their dots survive unless this side has seen (removed) them.
+            if theirs.isEmpty { return }
+            let added = theirs.filter { !context.contains($0.dot) }
+            if !added.isEmpty { entries[key] = added }
+            return
+        }
+        if mine == theirs { return }
+        var keep = 0
+        for t in mine where !other.context.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) { keep += 1 }
+        var add = 0
+        for t in theirs where !context.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) { add += 1 }
+        if keep == mine.count && add == 0 { return }
+        var result: [Tagged] = []
+        result.reserveCapacity(keep + add)
+        for t in mine where !other.context.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) {
+            result.append(t)
+        }
+        for t in theirs where !context.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) {
+            result.append(t)
+        }
+        if result.count > 1 { result.sort { $0.dot < $1.dot } }
+        entries[key] = result.isEmpty ? nil : result
     }
 
     /// Whether a live dot or the context names `removed`, or a value needs pruning.
@@ -98,18 +121,16 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
             guard !stale.isEmpty else { continue }
             var kept = tagged.filter { t in !stale.contains { $0.dot == t.dot } }
             for t in stale {
-                owners.removeValue(forKey: t.dot)
                 let dot = context.nextDot(survivor)
                 context.insert(dot)
-                let fresh = Tagged(dot: dot, value: pruneValue(t.value))
-                kept.append(fresh)
-                owners[dot] = key
+                kept.append(Tagged(dot: dot, value: pruneValue(t.value)))
             }
             kept.sort { $0.dot < $1.dot }
             entries[key] = kept
             // The delta carries the key's whole new list and the dots it replaced.
             for t in stale { delta.context.insert(t.dot) }
-            for t in kept { delta.context.insert(t.dot); delta.owners[t.dot] = key }
+            for t in kept { delta.context.insert(t.dot) }
+            delta.touched?.insert(key)
             delta.entries[key] = kept
         }
         context.drop(removed)
@@ -128,7 +149,6 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         for (key, tagged) in entries {
             let kept = tagged.filter { $0.dot.replica != removed && !valueNeeds($0.value) }
             if kept.count == tagged.count { continue }
-            for t in tagged where !kept.contains(t) { owners.removeValue(forKey: t.dot) }
             entries[key] = kept.isEmpty ? nil : kept
         }
     }
@@ -145,20 +165,23 @@ extension DotStore: Codable {
         let key: Key
         let values: [Tagged]
     }
+    // `touched` is not encoded: equal states must encode to equal bytes whether or not they began
+    // as deltas. A decoded store is a full state, merged by visiting every key.
     private enum CodingKeys: String, CodingKey { case context, entries }
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         context = try c.decode(CausalContext.self, forKey: .context)
+        var claimed = Set<Dot>()
         for e in try c.decode([Entry].self, forKey: .entries) {
             // Canonicalise whatever the sender wrote: sorted, unique dots, only dots in context.
             var seen = Set<Dot>()
-            let values = e.values.filter { seen.insert($0.dot).inserted && owners[$0.dot] == nil }
+            let values = e.values.filter { seen.insert($0.dot).inserted && !claimed.contains($0.dot) }
                 .sorted { $0.dot < $1.dot }
             guard !values.isEmpty else { continue }
             for t in values {
                 context.insert(t.dot)
-                owners[t.dot] = e.key
+                claimed.insert(t.dot)
             }
             entries[e.key, default: []].append(contentsOf: values)
             entries[e.key]?.sort { $0.dot < $1.dot }

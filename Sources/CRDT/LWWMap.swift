@@ -36,6 +36,7 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
         /// The total order that decides a merge: timestamp first; for one timestamp (a value and
         /// the marker it expired into) the marker, then the later `expiresAt`, then the value bytes.
         func wins(over other: Entry) -> Bool {
+            if timestamp.wall != other.timestamp.wall { return timestamp.wall > other.timestamp.wall }
             if timestamp != other.timestamp { return timestamp > other.timestamp }
             if isDeleted != other.isDeleted { return isDeleted }
             if expiresAt != other.expiresAt { return (expiresAt ?? Int64.max) > (other.expiresAt ?? Int64.max) }
@@ -93,8 +94,12 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
             return
         }
         for (key, theirs) in other.entries {
-            if let mine = entries[key], !theirs.wins(over: mine) { continue }
-            entries[key] = theirs
+            // One hash lookup per entry: compare and replace through the index.
+            if let i = entries.index(forKey: key) {
+                if theirs.wins(over: entries.values[i]) { entries.values[i] = theirs }
+            } else {
+                entries[key] = theirs
+            }
         }
     }
 

@@ -27,7 +27,7 @@ public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedD
     /// Runs `body` on the pending delta, taken out first so it is uniquely referenced and
     /// mutated in place rather than copied.
     private mutating func withPending(_ body: (inout DotStore<Int, Value>, inout DotStore<Int, Value>) -> Void) {
-        var d = pending ?? DotStore<Int, Value>()
+        var d = pending ?? DotStore<Int, Value>(delta: true)
         pending = nil
         body(&store, &d)
         pending = d

@@ -46,7 +46,7 @@ public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
     /// Runs `body` on the pending delta, taken out first so it is uniquely referenced and
     /// mutated in place rather than copied.
     private mutating func withPending(_ body: (inout DotStore<String, Value>, inout DotStore<String, Value>) -> Void) {
-        var d = pending ?? DotStore<String, Value>()
+        var d = pending ?? DotStore<String, Value>(delta: true)
         pending = nil
         body(&store, &d)
         pending = d

@@ -38,7 +38,7 @@ public struct ORSet<Element: Codable & Hashable & Sendable>: DeltaReplicatedData
     /// Runs `body` on the pending delta, taken out first so it is uniquely referenced and
     /// mutated in place rather than copied.
     private mutating func withPending(_ body: (inout DotStore<Element, Bool>, inout DotStore<Element, Bool>) -> Void) {
-        var d = pending ?? DotStore<Element, Bool>()
+        var d = pending ?? DotStore<Element, Bool>(delta: true)
         pending = nil
         body(&store, &d)
         pending = d
