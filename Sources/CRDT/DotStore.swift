@@ -2,21 +2,30 @@
 /// values each tagged with the dot of the write that made it, plus the causal context of every
 /// write ever seen. A removal leaves no tombstone: the removed dots simply stay in the context, so
 /// a replica that still has them learns on merge that they were removed (Almeida et al. 2018).
+@usableFromInline
 struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & Sendable>: Sendable, Hashable {
+    @usableFromInline
     struct Tagged: Sendable, Hashable, Codable {
-        let dot: Dot
-        let value: Value
+        @usableFromInline let dot: Dot
+        @usableFromInline let value: Value
+
+        @usableFromInline
+        init(dot: Dot, value: Value) {
+            self.dot = dot
+            self.value = value
+        }
     }
 
     /// Live values per key, each list sorted by dot.
-    private(set) var entries: [Key: [Tagged]] = [:]
-    private(set) var context = CausalContext()
+    @usableFromInline var entries: [Key: [Tagged]] = [:]
+    @usableFromInline var context = CausalContext()
     /// Set only on deltas: every key whose dots the delta's context covers. It lets a delta be
     /// merged by visiting just those keys; a full state (nil) is merged by visiting every key.
     /// Invariant: a dot in `context` was written under a key in `touched`.
-    private(set) var touched: Set<Key>?
+    @usableFromInline var touched: Set<Key>?
 
     /// An empty state, or an empty delta.
+    @usableFromInline
     init(delta: Bool = false) {
         touched = delta ? [] : nil
     }
@@ -56,6 +65,7 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
 
     /// The join: a dot survives if both sides have it, or one side has it and the other has never
     /// seen it.
+    @inlinable
     mutating func merge(_ other: DotStore) {
         if let keys = other.touched {
             for key in keys { mergeKey(key, other) }
@@ -78,7 +88,8 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         }
     }
 
-    private mutating func mergeKey(_ key: Key, _ other: DotStore) {
+    @inlinable
+    mutating func mergeKey(_ key: Key, _ other: DotStore) {
         let theirs = other.entries[key] ?? []
         guard let mine = entries[key] else {
             // Absent here: their dots survive unless this side has seen (removed) them.
@@ -153,7 +164,9 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         }
     }
 
+    @usableFromInline
     static func == (a: DotStore, b: DotStore) -> Bool { a.entries == b.entries && a.context == b.context }
+    @usableFromInline
     func hash(into h: inout Hasher) {
         h.combine(entries)
         h.combine(context)
@@ -169,6 +182,7 @@ extension DotStore: Codable {
     // as deltas. A decoded store is a full state, merged by visiting every key.
     private enum CodingKeys: String, CodingKey { case context, entries }
 
+    @usableFromInline
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         context = try c.decode(CausalContext.self, forKey: .context)
@@ -188,6 +202,7 @@ extension DotStore: Codable {
         }
     }
 
+    @usableFromInline
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(context, forKey: .context)

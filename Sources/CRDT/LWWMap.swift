@@ -35,6 +35,7 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
 
         /// The total order that decides a merge: timestamp first; for one timestamp (a value and
         /// the marker it expired into) the marker, then the later `expiresAt`, then the value bytes.
+        @inlinable
         func wins(over other: Entry) -> Bool {
             if timestamp.wall != other.timestamp.wall { return timestamp.wall > other.timestamp.wall }
             if timestamp != other.timestamp { return timestamp > other.timestamp }
@@ -48,11 +49,12 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
     }
 
     /// Every key's entry, delete markers included.
-    public private(set) var entries: [String: Entry]
+    public var entries: [String: Entry] { storage }
+    @usableFromInline var storage: [String: Entry]
     private var deltaStorage: [LWWMap] = []
 
     /// An empty map.
-    public init() { entries = [:] }
+    public init() { storage = [:] }
 
     /// The value of `key` readable at wall time `now`.
     public func get(_ key: String, now: Int64) -> Value? {
@@ -83,22 +85,23 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
     /// Writes an entry with an explicit timestamp (kept only if it wins), recording it in the delta.
     public mutating func apply(_ key: String, _ entry: Entry) {
         if let current = entries[key], !entry.wins(over: current) { return }
-        entries[key] = entry
+        storage[key] = entry
         if deltaStorage.isEmpty { deltaStorage = [LWWMap()] }
-        deltaStorage[0].entries[key] = entry
+        deltaStorage[0].storage[key] = entry
     }
 
+    @inlinable
     public mutating func merge(_ other: LWWMap) {
-        if entries.isEmpty {
-            entries = other.entries
+        if storage.isEmpty {
+            storage = other.storage
             return
         }
-        for (key, theirs) in other.entries {
+        for (key, theirs) in other.storage {
             // One hash lookup per entry: compare and replace through the index.
-            if let i = entries.index(forKey: key) {
-                if theirs.wins(over: entries.values[i]) { entries.values[i] = theirs }
+            if let i = storage.index(forKey: key) {
+                if theirs.wins(over: storage.values[i]) { storage.values[i] = theirs }
             } else {
-                entries[key] = theirs
+                storage[key] = theirs
             }
         }
     }
@@ -111,10 +114,10 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
         var dropped: [String] = []
         for (key, e) in entries {
             if let x = e.expiresAt, e.value != nil, now >= x {
-                entries[key] = Entry(timestamp: e.timestamp, value: nil, expiresAt: x)
+                storage[key] = Entry(timestamp: e.timestamp, value: nil, expiresAt: x)
             }
             if let e2 = entries[key], e2.isDeleted, now >= (e2.expiresAt ?? e2.timestamp.wall) &+ retention {
-                entries.removeValue(forKey: key)
+                storage.removeValue(forKey: key)
                 dropped.append(key)
             }
         }
@@ -130,7 +133,7 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
     private enum CodingKeys: String, CodingKey { case entries }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        entries = try c.decode([String: Entry].self, forKey: .entries)
+        storage = try c.decode([String: Entry].self, forKey: .entries)
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)

@@ -1,7 +1,7 @@
 /// A multi-value register: a write replaces every value it has observed; concurrent writes are all
 /// kept until a later write, which has seen them, replaces them.
 public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedData {
-    private var store = DotStore<Int, Value>()
+    @usableFromInline var store = DotStore<Int, Value>()
     private var pending: DotStore<Int, Value>?
 
     /// An empty register.
@@ -33,6 +33,7 @@ public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedD
         pending = d
     }
 
+    @inlinable
     public mutating func merge(_ other: MVRegister) { store.merge(other.store) }
 
     public var delta: MVRegister? {

@@ -5,7 +5,7 @@
 /// concurrent with a remove keeps the key, holding the updater's value (which includes what the
 /// updater had seen); a remove followed by an update starts from an empty value.
 public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
-    private var store = DotStore<String, Value>()
+    @usableFromInline var store = DotStore<String, Value>()
     private var pending: DotStore<String, Value>?
 
     /// An empty map.
@@ -52,6 +52,7 @@ public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
         pending = d
     }
 
+    @inlinable
     public mutating func merge(_ other: ORMap) { store.merge(other.store) }
 
     public var delta: ORMap? {

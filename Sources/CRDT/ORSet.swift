@@ -2,7 +2,7 @@
 /// with a fresh dot; a remove drops the dots it has observed. An add concurrent with a remove
 /// carries a dot the remover never saw, so the element stays: add wins.
 public struct ORSet<Element: Codable & Hashable & Sendable>: DeltaReplicatedData {
-    private var store = DotStore<Element, Bool>()
+    @usableFromInline var store = DotStore<Element, Bool>()
     private var pending: DotStore<Element, Bool>?
 
     /// An empty set.
@@ -44,6 +44,7 @@ public struct ORSet<Element: Codable & Hashable & Sendable>: DeltaReplicatedData
         pending = d
     }
 
+    @inlinable
     public mutating func merge(_ other: ORSet) { store.merge(other.store) }
 
     public var delta: ORSet? {

@@ -68,6 +68,7 @@ public enum CRDTCoding {
 
     /// Bytes used only to order values that have no natural order; empty if encoding fails,
     /// which only happens for values that could not be replicated anyway.
+    @usableFromInline
     static func sortKey<T: Encodable>(_ value: T) -> [UInt8] {
         if let s = value as? String { return Array(s.utf8) }
         return (try? encode(value)).map { Array($0) } ?? []
