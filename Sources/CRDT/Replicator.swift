@@ -47,6 +47,8 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
     private var lastAntiEntropy: Int64?
     private var antiEntropyCursor = 0
     private var needsCatchUp = true
+    /// Replicas pruned away: incoming data is cleaned of them before it is merged.
+    public private(set) var prunedReplicas: Set<ReplicaID> = []
     var digest: DigestIndex
 
     /// A replicator for `me`, starting from `initial` (the state persisted before a restart).
@@ -107,6 +109,35 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
         values[key] = v
         digest.invalidate(key)
         return true
+    }
+
+    /// Prunes a replica that left the cluster for good, in every value. Call it on every replica
+    /// once the removal has been disseminated (see docs/crdt.md, "Removed-node pruning"). The owner,
+    /// the lowest id among this replica and its peers, collapses `removed` into itself and
+    /// replicates the result; the others drop `removed`'s entries. From now on incoming data is
+    /// cleaned of `removed` before it is merged. Returns the keys changed.
+    @discardableResult
+    public mutating func pruneRemoved(_ removed: ReplicaID) -> [String] {
+        guard removed != me else { return [] }
+        prunedReplicas.insert(removed)
+        let owner = peers.subtracting([removed]).union([me]).min() ?? me
+        var changed: [String] = []
+        for key in values.keys.sorted() where values[key]?.needsPruning(from: removed) == true {
+            changed.append(key)
+            guard var v = values.removeValue(forKey: key) else { continue }
+            v.resetDelta()
+            if owner == me {
+                v.prune(removed: removed, into: me)
+                if let d = v.delta { addPending(key, d) }
+                v.resetDelta()
+            } else {
+                v.pruningCleanup(removed: removed)
+            }
+            values[key] = v
+            pending[key]?.pruningCleanup(removed: removed)
+            digest.invalidate(key)
+        }
+        return changed
     }
 
     /// The membership changed: replicate to `newPeers` from now on.
@@ -346,7 +377,9 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
 
     private mutating func absorb(_ entries: [String: Value], delta: Bool) -> [Directive] {
         guard !entries.isEmpty else { return [] }
-        for (key, incoming) in entries {
+        for (key, received) in entries {
+            var incoming = received
+            for r in prunedReplicas where incoming.needsPruning(from: r) { incoming.pruningCleanup(removed: r) }
             if values[key] != nil {
                 if delta { values[key]?.mergeDelta(incoming) } else { values[key]?.merge(incoming) }
             } else {

@@ -127,4 +127,9 @@ struct ReplicationSimulation {
         if case .counter(let c) = nodes[id]?.values["hits"] { return c.value }
         return nil
     }
+
+    func tags(_ id: ReplicaID) -> Set<String>? {
+        if case .set(let s) = nodes[id]?.values["tags"] { return s.elements }
+        return nil
+    }
 }

@@ -95,6 +95,34 @@ struct ReplicatorTests {
         for id in ids { #expect(sim.counter(id) == total) }
     }
 
+    @Test func prunedReplicaLeavesNoTrace() {
+        let all: [ReplicaID] = ["n0", "n1", "n2", "zz-gone"]
+        var sim = ReplicationSimulation(seed: 9, nodes: all)
+        sim.loss = 0.1
+        var total: Int64 = 0
+        for i in 0..<120 {
+            total += sim.randomWrite(on: all[i % all.count])
+            sim.step()
+        }
+        #expect(sim.runUntilConverged(limit: 2_000) != nil)
+        let before = sim.tags("n0")
+        #expect(sim.nodes["n0"]?.values.values.contains { $0.needsPruning(from: "zz-gone") } == true)
+
+        // zz-gone leaves for good (its last messages may still be in flight); every survivor prunes.
+        sim.nodes.removeValue(forKey: "zz-gone")
+        let rest: Set<ReplicaID> = ["n0", "n1", "n2"]
+        for id in rest.sorted() {
+            sim.handle(sim.nodes[id]?.peersChanged(rest, now: sim.now) ?? [], at: id)
+            sim.nodes[id]?.pruneRemoved("zz-gone")
+        }
+        #expect(sim.runUntilConverged(limit: 2_000) != nil)
+        for id in rest {
+            #expect(sim.counter(id) == total)
+            #expect(sim.tags(id) == before)
+            #expect(sim.nodes[id]?.values.values.allSatisfy { !$0.needsPruning(from: "zz-gone") } == true)
+        }
+    }
+
     @Test func aLocalWriteTravelsAsASmallDelta() throws {
         var sim = ReplicationSimulation(seed: 3, nodes: Array(ids.prefix(3)))
         for i in 0..<200 {
