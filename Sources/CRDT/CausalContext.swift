@@ -75,3 +75,34 @@ public struct CausalContext: Sendable, Hashable, Codable {
         try c.encode(cloud.sorted(), forKey: .cloud)
     }
 }
+
+/// A read-only view of a causal context for the duration of one merge: with few replicas (the
+/// usual case) the version vector is scanned linearly, which is cheaper than hashing the id.
+@usableFromInline
+struct ContextProbe {
+    @usableFromInline let ids: [ReplicaID]
+    @usableFromInline let counters: [UInt64]
+    @usableFromInline let cloud: Set<Dot>
+    @usableFromInline let context: CausalContext
+    @usableFromInline let linear: Bool
+
+    @inlinable
+    init(_ context: CausalContext) {
+        self.context = context
+        let entries = context.compact.entries
+        linear = entries.count <= 16
+        ids = linear ? Array(entries.keys) : []
+        counters = linear ? ids.map { entries[$0] ?? 0 } : []
+        cloud = context.cloud
+    }
+
+    @inlinable
+    func contains(_ dot: Dot) -> Bool {
+        guard linear else { return context.contains(dot) }
+        for i in ids.indices where ids[i] == dot.replica {
+            if dot.counter <= counters[i] { return true }
+            break
+        }
+        return !cloud.isEmpty && cloud.contains(dot)
+    }
+}

@@ -67,16 +67,17 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
     /// seen it.
     @inlinable
     mutating func merge(_ other: DotStore) {
+        let mineSeen = ContextProbe(context), theirsSeen = ContextProbe(other.context)
         if let keys = other.touched {
-            for key in keys { mergeKey(key, other) }
-            for key in other.entries.keys where !keys.contains(key) { mergeKey(key, other) }
+            for key in keys { mergeKey(key, other.entries[key] ?? [], mineSeen, theirsSeen) }
+            for (key, theirs) in other.entries where !keys.contains(key) { mergeKey(key, theirs, mineSeen, theirsSeen) }
         } else {
-            for key in other.entries.keys { mergeKey(key, other) }
+            for (key, theirs) in other.entries { mergeKey(key, theirs, mineSeen, theirsSeen) }
             // Keys only on this side lose the dots the other side has seen (and removed).
             var dropped: [(Key, [Tagged])] = []
             for (key, mine) in entries where other.entries[key] == nil {
-                guard mine.contains(where: { other.context.contains($0.dot) }) else { continue }
-                dropped.append((key, mine.filter { !other.context.contains($0.dot) }))
+                guard mine.contains(where: { theirsSeen.contains($0.dot) }) else { continue }
+                dropped.append((key, mine.filter { !theirsSeen.contains($0.dot) }))
             }
             for (key, kept) in dropped { entries[key] = kept.isEmpty ? nil : kept }
         }
@@ -89,31 +90,39 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
     }
 
     @inlinable
-    mutating func mergeKey(_ key: Key, _ other: DotStore) {
-        let theirs = other.entries[key] ?? []
-        guard let mine = entries[key] else {
+    mutating func mergeKey(_ key: Key, _ theirs: [Tagged], _ mineSeen: ContextProbe, _ theirsSeen: ContextProbe) {
+        guard let index = entries.index(forKey: key) else {
             // Absent here: their dots survive unless this side has seen (removed) them.
             if theirs.isEmpty { return }
-            let added = theirs.filter { !context.contains($0.dot) }
-            if !added.isEmpty { entries[key] = added }
+            if theirs.allSatisfy({ !mineSeen.contains($0.dot) }) {
+                entries[key] = theirs
+            } else {
+                let added = theirs.filter { !mineSeen.contains($0.dot) }
+                if !added.isEmpty { entries[key] = added }
+            }
             return
         }
+        let mine = entries.values[index]
         if mine == theirs { return }
         var keep = 0
-        for t in mine where !other.context.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) { keep += 1 }
+        for t in mine where !theirsSeen.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) { keep += 1 }
         var add = 0
-        for t in theirs where !context.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) { add += 1 }
+        for t in theirs where !mineSeen.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) { add += 1 }
         if keep == mine.count && add == 0 { return }
         var result: [Tagged] = []
         result.reserveCapacity(keep + add)
-        for t in mine where !other.context.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) {
+        for t in mine where !theirsSeen.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) {
             result.append(t)
         }
-        for t in theirs where !context.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) {
+        for t in theirs where !mineSeen.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) {
             result.append(t)
         }
-        if result.count > 1 { result.sort { $0.dot < $1.dot } }
-        entries[key] = result.isEmpty ? nil : result
+        if result.isEmpty {
+            entries.remove(at: index)
+        } else {
+            if result.count > 1 { result.sort { $0.dot < $1.dot } }
+            entries.values[index] = result
+        }
     }
 
     /// Whether a live dot or the context names `removed`, or a value needs pruning.
