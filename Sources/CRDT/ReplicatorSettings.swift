@@ -1,3 +1,5 @@
+import Foundation
+
 /// Tuning of a `Replicator`. Times are milliseconds of the clock passed to `tick(now:)`.
 public struct ReplicatorSettings: Sendable, Hashable {
     /// Peers sent deltas per tick (Akka Distributed Data sends to a few nodes per round, rotating,
@@ -31,5 +33,3 @@ public enum ReplicatorDirective<Data: DeltaReplicatedData>: Sendable {
     /// A value too large for one message under `key` could not be sent to `peer`.
     case tooLarge(key: String, peer: ReplicaID, bytes: Int)
 }
-
-import Foundation
