@@ -228,9 +228,11 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
 
         case .ack(let epoch, let seq):
             guard epoch == self.epoch, var p = progress[peer] else { return [] }
-            p.acked = min(seq, ownSeq)
-            // An ack behind what was sent reports a gap: resend from there on the next tick.
-            if p.sentUpTo > p.acked { p.sentUpTo = p.acked }
+            // A receiver's mark only grows (it always receives from `acked + 1`, and one that has
+            // never heard from us starts where we are), so a late ack, reordered behind a newer one,
+            // must not move `acked` back and force a full-state transfer. Loss is repaired by
+            // the resend timer.
+            p.acked = max(p.acked, min(seq, ownSeq))
             progress[peer] = p
             trimOutbox()
             return []
@@ -247,7 +249,11 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             return out
 
         case .digest(let buckets):
-            guard buckets.count == digest.bucketCount else { return [] }
+            guard buckets.count == digest.bucketCount else {
+                // Peers configured with different bucket counts cannot compare digests.
+                return [.rejected(from: peer, error: .malformed(
+                    "digest has \(buckets.count) buckets, this replica uses \(digest.bucketCount)"))]
+            }
             let mine = digest.bucketHashes(values)
             let differing = buckets.indices.filter { buckets[$0] != mine[$0] }
             guard !differing.isEmpty else { return [] }

@@ -208,6 +208,12 @@ struct ReplicationMessageTests {
             return
         }
         #expect(from == "b" && r.values.isEmpty)
+        let mismatch = r.receive(ReplicationMessage(.digest(buckets: [1, 2])), from: "c", now: 0)
+        guard case .rejected(let who, .malformed(let why)) = mismatch.first else {
+            Issue.record("expected a digest rejection, got \(mismatch)")
+            return
+        }
+        #expect(who == "c" && why.contains("2 buckets"))
         let big = r.receive(bytes: Data(count: r.settings.maxMessageBytes + 1), from: "b", now: 0)
         guard case .rejected(_, .oversized) = big.first else {
             Issue.record("expected oversized, got \(big)")
