@@ -104,19 +104,22 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         }
         let mine = entries.values[index]
         if mine == theirs { return }
-        var keep = 0
-        for t in mine where !theirsSeen.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) { keep += 1 }
-        var add = 0
-        for t in theirs where !mineSeen.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) { add += 1 }
-        if keep == mine.count && add == 0 { return }
+        // One pass: `mine` differs from `theirs`, so a change is the likely case.
         var result: [Tagged] = []
-        result.reserveCapacity(keep + add)
-        for t in mine where !theirsSeen.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) {
-            result.append(t)
+        result.reserveCapacity(mine.count + theirs.count)
+        var changed = false
+        for t in mine {
+            if !theirsSeen.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) {
+                result.append(t)
+            } else {
+                changed = true
+            }
         }
         for t in theirs where !mineSeen.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) {
             result.append(t)
+            changed = true
         }
+        if !changed { return }
         if result.isEmpty {
             entries.remove(at: index)
         } else {
