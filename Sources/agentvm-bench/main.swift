@@ -21,6 +21,8 @@ do {
         case "kernel":
             await KernelBench.run()
             try await MemoryBench.run()
+        case "crdt":
+            CRDTBench.run()
         case "gossip-sim":
             GossipSimBench.run()
         default:
