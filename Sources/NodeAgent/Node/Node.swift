@@ -288,23 +288,15 @@ public final class Node: Sendable {
             t = nil
             return old
         }?.cancel()
+        // Requests already admitted (executions among them) finish first; the kernel then waits
+        // for what is left of the grace on executions started otherwise, and checkpoints.
         let grace = config.node.shutdownGrace
         let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline {
-            let busy = lifecycle.withLock { $0.inFlight } > 0
-                || kernel.processes().contains { $0.runningExecutions > 0 }
-            if !busy { break }
-            try? await Task.sleep(for: .milliseconds(20))
+        while lifecycle.withLock({ $0.inFlight }) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
         }
-        var checkpointed = 0
-        for p in kernel.processes() where !p.state.isFinal {
-            do {
-                _ = try await kernel.checkpoint(p.id, reason: .shutdown)
-                checkpointed += 1
-            } catch {
-                logger.warn("shutdown checkpoint failed", ["process": .string(p.id), "error": .string("\(error)")])
-            }
-        }
+        let remaining = max(.zero, deadline - ContinuousClock.now)
+        let checkpointed = await kernel.shutdown(grace: remaining).count
         if let cluster { await cluster.stop() }
         kernel.memory.stopSweeper()
         kernel.events.emit("node.stopping", source: "node", data: ["checkpointed": .number(Double(checkpointed))])
