@@ -145,6 +145,8 @@ import Testing
         let other: JSONValue = ["type": "memory.set", "source": "memory", "data": ["process": "p-1"]]
         #expect(LogsCommand.matches(other, pid: "p-1", types: []))
         #expect(LogsCommand.streamQuery(["process."]).first?.1 == "process.*")
-        #expect(LogsCommand.streamQuery(["a", "b"]).isEmpty)
+        #expect(LogsCommand.streamQuery(["process.*"]).first?.1 == "process.*")
+        #expect(LogsCommand.streamQuery(["process"]).isEmpty)
+        #expect(LogsCommand.streamQuery(["a.", "b."]).isEmpty)
     }
 }

@@ -29,10 +29,13 @@ enum LogsCommand {
         throw CommandError("the node closed the event stream (stopped or restarted?)")
     }
 
-    /// The server filters by one type pattern; several are filtered here only.
+    /// The server filters by one pattern (`a.*` or an exact type); a plain `a`, which here also
+    /// means `a.*`, and several types are filtered here only.
     static func streamQuery(_ types: [String]) -> [(String, String)] {
         guard types.count == 1, let t = types.first else { return [] }
-        return [("type", t.hasSuffix(".") ? t + "*" : t)]
+        if t.hasSuffix(".*") { return [("type", t)] }
+        if t.hasSuffix(".") { return [("type", t + "*")] }
+        return []
     }
 
     /// `type` matches exactly, or as a prefix when it ends with "." or "*"; `pid` matches the
