@@ -118,6 +118,10 @@ public final class Node: Sendable {
 
     deinit {
         recentEvents.detach()
+        // A node dropped without `stop()` (or whose `init` failed late) still releases its files;
+        // closing is idempotent.
+        store.close()
+        memoryBackend?.close()
     }
 
     static func loggerLevel(_ level: NodeConfig.LogLevel) -> NodeLogger.Level {
