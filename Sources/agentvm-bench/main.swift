@@ -19,7 +19,10 @@ do {
         print("# \(s)")
         switch s {
         case "kernel":
+            await KernelBench.run()
             try await MemoryBench.run()
+        case "crdt":
+            CRDTBench.run()
         case "gossip-sim":
             GossipSimBench.run()
         default:
