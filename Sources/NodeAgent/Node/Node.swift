@@ -118,6 +118,10 @@ public final class Node: Sendable {
 
     deinit {
         recentEvents.detach()
+        // A node dropped without `stop()` (or whose `init` failed late) still releases its files;
+        // closing is idempotent.
+        store.close()
+        memoryBackend?.close()
     }
 
     static func loggerLevel(_ level: NodeConfig.LogLevel) -> NodeLogger.Level {
@@ -171,10 +175,11 @@ public final class Node: Sendable {
         }
         var options = HTTPServerOptions()
         options.bearerToken = config.node.token
-        let router = NodeAPI(node: self).router()
+        let api = NodeAPI(node: self)
+        let router = api.router()
         let http = HTTPServer(options: options) { [weak self] request in
             guard let self else { return HTTPError(status: 503, code: "shutting_down", message: "the node is gone").response }
-            return await self.handle(request, router: router)
+            return await self.handle(request, router: router, api: api)
         }
         let bound: UInt16
         do { bound = try http.start(host: address.host, port: address.port) } catch {
@@ -242,7 +247,7 @@ public final class Node: Sendable {
     // MARK: Requests
 
     /// Gates every request on the node's phase, counts it, and routes it.
-    func handle(_ request: HTTPRequest, router: Router) async -> HTTPResponse {
+    func handle(_ request: HTTPRequest, router: Router, api: NodeAPI? = nil) async -> HTTPResponse {
         let phase = lifecycle.withLock { l -> Phase in
             l.inFlight += 1
             return l.phase
@@ -263,7 +268,11 @@ public final class Node: Sendable {
         case (_, .created), (_, .starting):
             response = HTTPError(status: 503, code: "not_ready", message: "the node is still recovering").response
         case (_, .ready):
-            response = await router.handle(request)
+            if let api, let long = await api.routeLongMemoryPath(request) {
+                response = long
+            } else {
+                response = await router.handle(request)
+            }
         }
         metrics.count(status: response.status)
         return response
