@@ -21,6 +21,10 @@ do {
         case "kernel":
             await KernelBench.run()
             try await MemoryBench.run()
+        case "api":
+            try await APIBench.run()
+        case "crdt":
+            CRDTBench.run()
         case "gossip-sim":
             GossipSimBench.run()
         default:

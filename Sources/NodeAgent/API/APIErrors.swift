@@ -39,6 +39,7 @@ enum APIErrors {
             if reason.contains("full") { return HTTPError(status: 429, code: "rate_limited", message: message) }
             return HTTPError(status: 409, code: "invalid_transition", message: message)
         case .journal: return HTTPError(status: 500, code: "internal", message: message)
+        case .shuttingDown: return HTTPError(status: 503, code: "shutting_down", message: message)
         }
     }
 

@@ -1,0 +1,111 @@
+import Foundation
+
+/// A position in a replica's stream of delta batches: the replica's incarnation (`epoch`, new on
+/// every start) and the batch sequence number within it.
+public struct SequenceMark: Sendable, Hashable, Codable {
+    /// The sender's incarnation.
+    public let epoch: UInt64
+    /// The last batch covered.
+    public let seq: UInt64
+
+    /// A mark.
+    public init(epoch: UInt64, seq: UInt64) {
+        self.epoch = epoch
+        self.seq = seq
+    }
+}
+
+/// What replicators send each other. Every message carries `version`; decoding is bounded in size
+/// and checks the version before anything else.
+public struct ReplicationMessage<Data: DeltaReplicatedData>: Sendable, Hashable, Codable {
+    /// The protocol version this code speaks.
+    public static var currentVersion: Int { 1 }
+
+    /// The message's protocol version.
+    public let version: Int
+    /// What it says.
+    public let body: Body
+
+    /// The kinds of message.
+    public enum Body: Sendable, Hashable, Codable {
+        /// The sender's own delta batches `from...to` of incarnation `epoch`, joined per key.
+        /// A transfer split over several messages is acknowledged on its `last` part.
+        case deltas(epoch: UInt64, from: UInt64, to: UInt64, last: Bool, entries: [String: Data])
+        /// The receiver has every batch of the sender's incarnation `epoch` up to `seq`.
+        case ack(epoch: UInt64, seq: UInt64)
+        /// Full values of some keys; `covers` (on the last part only) says that they include the
+        /// sender's batches up to that mark, so the receiver acknowledges it.
+        case state(covers: SequenceMark?, entries: [String: Data])
+        /// Anti-entropy, step 1: one hash per bucket of keys.
+        case digest(buckets: [UInt64])
+        /// Step 2: per-key hashes of every key in the buckets that differed.
+        case keyDigest(buckets: [Int], hashes: [String: UInt64])
+        /// Step 3: the keys whose full values the sender wants.
+        case request(keys: [String])
+    }
+
+    /// A message of the current version.
+    public init(_ body: Body) {
+        version = Self.currentVersion
+        self.body = body
+    }
+
+    init(version: Int, body: Body) {
+        self.version = version
+        self.body = body
+    }
+
+    /// The deterministic encoding.
+    public func encoded() throws -> Foundation.Data { try CRDTCoding.encode(self) }
+
+    private struct VersionProbe: Decodable { let version: Int }
+
+    /// Decodes a message from the network: rejects more than `limit` bytes before parsing, then a
+    /// version other than `currentVersion`, then anything malformed.
+    public static func decode(_ bytes: Foundation.Data, limit: Int) throws(ReplicationDecodeError) -> ReplicationMessage {
+        guard bytes.count <= limit else { throw .oversized(size: bytes.count, limit: limit) }
+        let decoder = JSONDecoder()
+        let probe: VersionProbe
+        do { probe = try decoder.decode(VersionProbe.self, from: bytes) } catch {
+            throw .malformed("no version field: \(Self.describe(error))")
+        }
+        guard probe.version == currentVersion else { throw .unsupportedVersion(probe.version) }
+        let message: ReplicationMessage
+        do { message = try decoder.decode(ReplicationMessage.self, from: bytes) } catch {
+            throw .malformed(Self.describe(error))
+        }
+        if case .deltas(_, let from, let to, _, _) = message.body, from == 0 || from > to {
+            throw .malformed("deltas: range \(from)...\(to) is empty or starts at 0")
+        }
+        return message
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let c), DecodingError.typeMismatch(_, let c),
+             DecodingError.valueNotFound(_, let c), DecodingError.keyNotFound(_, let c):
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? c.debugDescription : "\(path): \(c.debugDescription)"
+        default:
+            return "\(error)"
+        }
+    }
+}
+
+/// Why bytes from a peer were not accepted as a replication message.
+public enum ReplicationDecodeError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Larger than the bound; not parsed at all.
+    case oversized(size: Int, limit: Int)
+    /// A version this code does not speak.
+    case unsupportedVersion(Int)
+    /// Not a well-formed message; names the field where parsing failed.
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .oversized(let size, let limit): return "replication message of \(size) bytes exceeds the \(limit)-byte limit"
+        case .unsupportedVersion(let v): return "replication message version \(v) is not supported (expected \(ReplicationMessage<GCounter>.currentVersion))"
+        case .malformed(let what): return "malformed replication message: \(what)"
+        }
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import CRDT
-
-@Test func CRDTLinks() {}
