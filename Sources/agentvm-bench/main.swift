@@ -23,12 +23,14 @@ do {
             try await MemoryBench.run()
         case "api":
             try await APIBench.run()
+        case "gossip":
+            try await GossipBench.run()
         case "crdt":
             CRDTBench.run()
         case "gossip-sim":
             GossipSimBench.run()
         default:
-            print("# \(s): not built yet")
+            break
         }
     }
 } catch {
