@@ -65,6 +65,7 @@ extension NodeConfig {
             add("memory.path", breaking: true, "the memory file moved; restart the node")
         }
         if old.node.id != new.node.id { add("node.id", breaking: true, "the node id changed; a node keeps its id for life, restart it") }
+        if old.node.allowRemote != new.node.allowRemote { add("node.allowRemote", breaking: true, "allowRemote changed to \(new.node.allowRemote); restart the node") }
         if old.node.listen != new.node.listen { add("node.listen", breaking: true, "the API address changed from \(old.node.listen) to \(new.node.listen); restart the node") }
         if old.node.data != new.node.data { add("node.data", breaking: true, "the data directory changed; restart the node") }
         if old.node.token != new.node.token { add("node.token", breaking: true, "the API token changed; restart the node") }

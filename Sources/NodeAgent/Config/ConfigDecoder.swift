@@ -43,7 +43,7 @@ struct ConfigDecoder {
         if let ch = r.child("channels", known: []) {
             for e in ch.entries { if let channel = decodeChannel(e, parent: ch) { c.channels.append(channel) } }
         }
-        if let n = r.child("node", known: ["id", "listen", "data", "token", "logLevel", "shutdownGrace"]) {
+        if let n = r.child("node", known: ["id", "listen", "allowRemote", "data", "token", "logLevel", "shutdownGrace"]) {
             c.node = decodeNode(n)
         }
         if let cl = r.child("cluster", known: ["name", "nats", "user", "password", "token", "credentials", "gossip"]) {
@@ -206,6 +206,7 @@ struct ConfigDecoder {
                 n.listen = v
             }
         }
+        if let v = r.bool("allowRemote") { n.allowRemote = v }
         if let v = r.filePath("data") { n.data = v }
         n.token = r.nonEmptyString("token")
         if let v = r.choice("logLevel", NodeConfig.LogLevel.self, noun: "log level") { n.logLevel = v }

@@ -130,6 +130,9 @@ public struct NodeConfig: Sendable, Hashable {
         public var id: String?
         /// HTTP API address, `host:port`.
         public var listen: String = "127.0.0.1:7070"
+        /// Listening on a non-loopback address is refused unless this is true: the API can spawn
+        /// programs, so exposing it must be a deliberate choice (with a `token`).
+        public var allowRemote: Bool = false
         /// State directory (SQLite, checkpoints).
         public var data: String = ".agentvm"
         /// Bearer token the HTTP API requires; nil = none.

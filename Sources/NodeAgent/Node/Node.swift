@@ -178,6 +178,7 @@ public final class Node: Sendable {
         }
         var options = HTTPServerOptions()
         options.bearerToken = config.node.token
+        options.allowRemote = config.node.allowRemote
         let api = NodeAPI(node: self)
         let router = api.router()
         let http = HTTPServer(options: options) { [weak self] request in
