@@ -26,8 +26,8 @@ struct MessageRing<Element> {
 
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
-        let element = storage[head]
-        storage[head] = nil
+        // Moved out, not copied: no retain and release of the element's references.
+        let element = storage[head].take()
         head = (head + 1) & (storage.count - 1)
         count -= 1
         return element
