@@ -24,6 +24,8 @@ enum KernelBench {
         } catch {
             print("kernel_bench_error", "\"\(error)\"")
         }
+        // A profiling run of one figure ends here, before the memory suite.
+        if only != nil { exit(0) }
     }
 
     /// Counts deliveries; a message handler that does nothing else.

@@ -60,7 +60,8 @@ struct MessageRing<Element> {
     private mutating func grow() {
         let newCapacity = max(4, storage.count * 2)
         var bigger = ContiguousArray<Element?>(repeating: nil, count: newCapacity)
-        for i in 0..<count { bigger[i] = storage[(head + i) & (storage.count - 1)] }
+        // Moved, not copied: the old slots are left nil, so growing retains and releases nothing.
+        for i in 0..<count { bigger[i] = storage[(head + i) & (storage.count - 1)].take() }
         storage = bigger
         head = 0
     }

@@ -191,18 +191,29 @@ extension Kernel {
         var batch: [BrokerMessage] = []
         batch.reserveCapacity(Kernel.drainBatch)
         while true {
-            let stop = e.core.withLock { c -> Bool in
+            // The process lock (which every send takes) is held only to read the state and the
+            // mailbox; the batch is taken under the mailbox's own lock after it is released. A
+            // message a concurrent terminate empties out is not taken; one taken just before is put
+            // back or dead-lettered below, since delivery checks `isRunning` first.
+            let current = e.core.withLock { c -> Mailbox? in
                 c.counters.messagesReceived += delivered
                 delivered = 0
-                guard c.state == .running, let box = c.mailbox else { c.draining = false; return true }
-                // With a journal, expired messages come back here so their records are consumed too;
-                // without one, the mailbox dead-letters them itself. One mailbox lock per batch.
-                box.take(upTo: Kernel.drainBatch, into: &batch, now: journaling ? Date() : nil, expired: &expired)
-                if batch.isEmpty && expired.isEmpty && spins >= Kernel.drainIdleSpins {
+                guard c.state == .running, let box = c.mailbox else { c.draining = false; return nil }
+                return box
+            }
+            guard let box = current else { return }
+            // With a journal, expired messages come back here so their records are consumed too;
+            // without one, the mailbox dead-letters them itself. One mailbox lock per batch.
+            box.take(upTo: Kernel.drainBatch, into: &batch, now: journaling ? Date() : nil, expired: &expired)
+            var stop = false
+            if batch.isEmpty && expired.isEmpty && spins >= Kernel.drainIdleSpins {
+                // Stop only if no send slipped in since the take: a send pushes and reads `draining`
+                // under the process lock, so one that found `draining` true has its message seen here.
+                stop = e.core.withLock { c -> Bool in
+                    guard box.isEmpty || c.state != .running || c.mailbox !== box else { return false }
                     c.draining = false
                     return true
                 }
-                return false
             }
             if !expired.isEmpty {
                 for m in expired {
