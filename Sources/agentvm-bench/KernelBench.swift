@@ -5,19 +5,27 @@ import Synchronization
 /// `agentvm-bench kernel`: spawn+terminate rate, direct and fan-out message rates, and the resident
 /// memory of an idle process. Prints `NAME VALUE` lines.
 enum KernelBench {
-    static func run() async { await run(scale: 1) }
+    /// AGENTVM_BENCH_SCALE (default 1) shrinks the workloads, e.g. to run under valgrind.
+    static func run() async {
+        await run(scale: ProcessInfo.processInfo.environment["AGENTVM_BENCH_SCALE"].flatMap(Double.init) ?? 1)
+    }
 
     /// `scale` shrinks the workloads (for a quick check in a debug build); figures are per second.
     static func run(scale: Double) async {
         func n(_ full: Int) -> Int { max(10, Int(Double(full) * scale)) }
+        // AGENTVM_BENCH_ONLY=direct (say) runs one figure, for profiling it alone.
+        let only = ProcessInfo.processInfo.environment["AGENTVM_BENCH_ONLY"]
+        func wanted(_ name: String) -> Bool { only == nil || name.hasPrefix(only ?? "") }
         do {
-            print("idle_process_bytes", try await idleProcessBytes(count: n(100_000)))
-            print("spawn_terminate_per_s", try await spawnTerminate(count: n(200_000)))
-            print("direct_msgs_per_s", try await directMessages(count: n(2_000_000)))
-            print("fanout_deliveries_per_s", try await fanout(messages: n(100_000), subscribers: 10))
+            if wanted("idle") { print("idle_process_bytes", try await idleProcessBytes(count: n(100_000))) }
+            if wanted("spawn") { print("spawn_terminate_per_s", try await spawnTerminate(count: n(200_000))) }
+            if wanted("direct") { print("direct_msgs_per_s", try await directMessages(count: n(2_000_000))) }
+            if wanted("fanout") { print("fanout_deliveries_per_s", try await fanout(messages: n(100_000), subscribers: 10)) }
         } catch {
             print("kernel_bench_error", "\"\(error)\"")
         }
+        // A profiling run of one figure ends here, before the memory suite.
+        if only != nil { exit(0) }
     }
 
     /// Counts deliveries; a message handler that does nothing else.

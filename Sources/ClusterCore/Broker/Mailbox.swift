@@ -127,6 +127,37 @@ public final class Mailbox: Sendable {
         }
     }
 
+    /// Moves up to `limit` live messages, in delivery order, to the end of `batch` under one lock (a
+    /// drain's batch). Expired ones met on the way go to `expired` when `now` is given, else to
+    /// `onExpired` (after the lock is released). Returns how many were taken.
+    @discardableResult
+    public func take(upTo limit: Int, into batch: inout [BrokerMessage], now: Date? = nil,
+                     expired: inout [BrokerMessage]) -> Int {
+        let start = expired.count
+        let taken = state.withLock { s -> Int in
+            var clock = now
+            var n = 0
+            while n < limit, let m = s.popFirst() {
+                if let expiresAt = m.expiresAt {
+                    let t = clock ?? Date()
+                    clock = t
+                    if expiresAt <= t {
+                        expired.append(m)
+                        continue
+                    }
+                }
+                batch.append(m)
+                n += 1
+            }
+            return n
+        }
+        if now == nil, let onExpired, expired.count > start {
+            for e in expired[start...] { onExpired(e) }
+            expired.removeSubrange(start...)
+        }
+        return taken
+    }
+
     /// Messages held, including any not yet found expired.
     public var count: Int { state.withLock { $0.count } }
 

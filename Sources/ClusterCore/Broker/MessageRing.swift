@@ -26,8 +26,8 @@ struct MessageRing<Element> {
 
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
-        let element = storage[head]
-        storage[head] = nil
+        // Moved out, not copied: no retain and release of the element's references.
+        let element = storage[head].take()
         head = (head + 1) & (storage.count - 1)
         count -= 1
         return element
@@ -60,7 +60,8 @@ struct MessageRing<Element> {
     private mutating func grow() {
         let newCapacity = max(4, storage.count * 2)
         var bigger = ContiguousArray<Element?>(repeating: nil, count: newCapacity)
-        for i in 0..<count { bigger[i] = storage[(head + i) & (storage.count - 1)] }
+        // Moved, not copied: the old slots are left nil, so growing retains and releases nothing.
+        for i in 0..<count { bigger[i] = storage[(head + i) & (storage.count - 1)].take() }
         storage = bigger
         head = 0
     }

@@ -11,7 +11,37 @@ extension Kernel {
     public func send(to id: String, from: String = "kernel", payload: JSONValue, priority: Int = 0,
                      ttl: Duration? = nil) async throws -> BrokerMessage {
         try checkAcceptingWork()
-        return try await deliverDirect(to: id, from: from, payload: payload, priority: priority, ttl: ttl)
+        if journalEnabled {
+            return try await deliverDirect(to: id, from: from, payload: payload, priority: priority, ttl: ttl)
+        }
+        return try enqueueDirect(to: id, from: from, payload: payload, priority: priority, ttl: ttl)
+    }
+
+    /// A direct send without a journal: synchronous, so the hot path makes no further async call.
+    func enqueueDirect(to id: String, from: String, payload: JSONValue, priority: Int,
+                       ttl: Duration?) throws(KernelError) -> BrokerMessage {
+        let e = try sendTarget(id)
+        let message = directMessage(to: id, from: from, payload: payload, priority: priority, ttl: ttl)
+        try enqueue(message, into: e)
+        return message
+    }
+
+    func directMessage(to id: String, from: String, payload: JSONValue, priority: Int, ttl: Duration?) -> BrokerMessage {
+        let now = Date()
+        return BrokerMessage(id: broker.nextMessageID(), channel: nil, from: from, to: id, payload: payload,
+                             priority: priority, timestamp: now,
+                             expiresAt: ttl.map { now.addingTimeInterval($0.seconds) }, attempts: 0)
+    }
+
+    /// The entry a send goes to. The last target is remembered, so a stream of sends to one process
+    /// skips hashing its id into the table. Only a running entry is taken from the cache: a running
+    /// process is always the table's entry for its id (restore replaces only crashed or terminated
+    /// ones), and anything else goes through the table for the same errors as before.
+    func sendTarget(_ id: String) throws(KernelError) -> ProcessEntry {
+        if let e = lastSendTarget.withLock({ $0 }), e.id == id, e.isRunning.load(ordering: .acquiring) { return e }
+        let e = try liveEntry(id)
+        lastSendTarget.withLock { $0 = e }
+        return e
     }
 
     /// `send` without the shutdown check: handlers finishing their work during a shutdown's grace
@@ -19,10 +49,7 @@ extension Kernel {
     func deliverDirect(to id: String, from: String, payload: JSONValue, priority: Int,
                        ttl: Duration?) async throws -> BrokerMessage {
         let e = try liveEntry(id)
-        let now = Date()
-        let message = BrokerMessage(id: broker.nextMessageID(), channel: nil, from: from, to: id, payload: payload,
-                                    priority: priority, timestamp: now,
-                                    expiresAt: ttl.map { now.addingTimeInterval($0.seconds) }, attempts: 0)
+        let message = directMessage(to: id, from: from, payload: payload, priority: priority, ttl: ttl)
         if journalEnabled {
             try checkAccepting(e)
             do { try await journal.messageAppended(message, process: id) } catch { throw KernelError.journal("\(error)") }
@@ -164,23 +191,29 @@ extension Kernel {
         var batch: [BrokerMessage] = []
         batch.reserveCapacity(Kernel.drainBatch)
         while true {
-            let stop = e.core.withLock { c -> Bool in
+            // The process lock (which every send takes) is held only to read the state and the
+            // mailbox; the batch is taken under the mailbox's own lock after it is released. A
+            // message a concurrent terminate empties out is not taken; one taken just before is put
+            // back or dead-lettered below, since delivery checks `isRunning` first.
+            let current = e.core.withLock { c -> Mailbox? in
                 c.counters.messagesReceived += delivered
                 delivered = 0
-                guard c.state == .running, let box = c.mailbox else { c.draining = false; return true }
-                // With a journal, expired messages come back here so their records are consumed too;
-                // without one, the mailbox dead-letters them itself.
-                let now = journaling ? Date() : nil
-                while batch.count < Kernel.drainBatch {
-                    let popped = now.map { t in box.pop(now: t, expired: { expired.append($0) }) } ?? box.pop()
-                    guard let m = popped else { break }
-                    batch.append(m)
-                }
-                if batch.isEmpty && expired.isEmpty && spins >= Kernel.drainIdleSpins {
+                guard c.state == .running, let box = c.mailbox else { c.draining = false; return nil }
+                return box
+            }
+            guard let box = current else { return }
+            // With a journal, expired messages come back here so their records are consumed too;
+            // without one, the mailbox dead-letters them itself. One mailbox lock per batch.
+            box.take(upTo: Kernel.drainBatch, into: &batch, now: journaling ? Date() : nil, expired: &expired)
+            var stop = false
+            if batch.isEmpty && expired.isEmpty && spins >= Kernel.drainIdleSpins {
+                // Stop only if no send slipped in since the take: a send pushes and reads `draining`
+                // under the process lock, so one that found `draining` true has its message seen here.
+                stop = e.core.withLock { c -> Bool in
+                    guard box.isEmpty || c.state != .running || c.mailbox !== box else { return false }
                     c.draining = false
                     return true
                 }
-                return false
             }
             if !expired.isEmpty {
                 for m in expired {
@@ -210,7 +243,7 @@ extension Kernel {
                     try await handler.receive(message, context: context)
                     delivered += 1
                     events.emit("message.received", source: e.id, data: ["message": .number(Double(message.id)), "from": .string(message.from)])
-                    await consumed(message, from: e)
+                    if journaling { await consumed(message, from: e) }
                 } catch {
                     var retry = message
                     retry.attempts += 1
