@@ -67,8 +67,9 @@ extension Kernel {
     /// mailbox is recorded before this returns.
     @discardableResult
     public func publish(_ channel: String, from: String = "kernel", payload: JSONValue, priority: Int = 0,
-                        ttl: Duration? = nil) async throws -> BrokerMessage {
-        let message = try broker.publish(channel, from: from, payload: payload, priority: priority, ttl: ttl)
+                        to recipient: String? = nil, ttl: Duration? = nil) async throws -> BrokerMessage {
+        let message = try broker.publish(channel, from: from, payload: payload, priority: priority, to: recipient,
+                                         ttl: ttl)
         if journalEnabled { await flushDeliveries() }
         return message
     }

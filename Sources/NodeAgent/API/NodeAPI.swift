@@ -291,14 +291,9 @@ struct NodeAPI: Sendable {
         let to = try body.string("to")
         let ttl = try body.milliseconds("ttlMs")
         guard kernel.broker.channel(channel) != nil else { throw BrokerError.channelNotFound(channel) }
-        let message: BrokerMessage
-        if let to {
-            // Kernel.publish takes no recipient yet; a direct publish goes to the broker, and its
-            // delivery is journaled by the kernel right after (not before) this answer.
-            message = try kernel.broker.publish(channel, from: from, payload: payload, priority: priority, to: to, ttl: ttl)
-        } else {
-            message = try await kernel.publish(channel, from: from, payload: payload, priority: priority, ttl: ttl)
-        }
+        // Through the kernel, so every mailbox delivery is journaled before the 202.
+        let message = try await kernel.publish(channel, from: from, payload: payload, priority: priority, to: to,
+                                               ttl: ttl)
         return .json(APIJSON.message(message), status: 202)
     }
 
