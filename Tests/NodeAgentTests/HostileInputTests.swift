@@ -65,3 +65,20 @@ struct StreamPumpBoundTests {
         #expect(last == -2, "the stream is ended as cancelled (-2), not completed (-1)")
     }
 }
+
+@Suite("Deep JSON")
+struct DeepJSONTests {
+    @Test func deeplyNestedBodiesAreRefusedOrParsedWithoutCrashing() async throws {
+        try await withNode(try nodeConfig(dir: makeNodeTempDir())) { node in
+            for depth in [400, 5_000, 200_000] {
+                let value = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+                let r = try await call(node, "PUT", "/v1/memory/ns/deep", body: Data(#"{"value": \#(value)}"#.utf8))
+                #expect(r.status == 200 || r.status == 400, "depth \(depth): \(r.status)")
+                if r.status == 200 {
+                    let got = try await call(node, "GET", "/v1/memory/ns/deep")
+                    #expect(got.status == 200)
+                }
+            }
+        }
+    }
+}
