@@ -23,8 +23,10 @@ public struct CausalContext: Sendable, Hashable, Codable {
 
     /// The next fresh event of `replica`.
     public func nextDot(_ replica: ReplicaID) -> Dot {
-        var n = compact[replica] + 1
-        while cloud.contains(Dot(replica, n)) { n += 1 }
+        // Saturates rather than traps: a peer's context may carry counters up to UInt64.max.
+        let base = compact[replica]
+        var n = base == .max ? base : base + 1
+        while n < .max, cloud.contains(Dot(replica, n)) { n += 1 }
         return Dot(replica, n)
     }
 
@@ -34,7 +36,7 @@ public struct CausalContext: Sendable, Hashable, Codable {
         if dot.counter <= base { return }
         if dot.counter == base + 1 {
             var top = dot.counter
-            while !cloud.isEmpty, cloud.remove(Dot(dot.replica, top + 1)) != nil { top += 1 }
+            while top < .max, !cloud.isEmpty, cloud.remove(Dot(dot.replica, top + 1)) != nil { top += 1 }
             compact.raise(dot.replica, to: top)
         } else {
             cloud.insert(dot)

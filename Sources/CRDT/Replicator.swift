@@ -218,7 +218,7 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             } else if mark?.epoch != epoch {
                 // The peer restarted: its new batches count from 1.
                 mark = SequenceMark(epoch: epoch, seq: from == 1 ? to : 0)
-            } else if let m = mark, from <= m.seq + 1 {
+            } else if let m = mark, m.seq == .max || from <= m.seq + 1 {  // a peer may send seq UInt64.max
                 mark = SequenceMark(epoch: epoch, seq: max(m.seq, to))
             }
             let ack = mark ?? SequenceMark(epoch: epoch, seq: 0)

@@ -41,7 +41,9 @@ extension GossipMembership {
             // Lifeguard: being suspected is a hint that this node is the slow one.
             raiseLocalHealth()
         }
-        incarnation = max(incarnation, entry.incarnation) + 1
+        // Saturates: a peer may send UInt64.max, and `+ 1` would trap.
+        let top = max(incarnation, entry.incarnation)
+        incarnation = top == .max ? top : top + 1
         stats.refutations += 1
         return true
     }

@@ -54,8 +54,10 @@ public struct AgentContract: Sendable, Hashable, Codable {
         input = try c.decodeIfPresent(JSONSchema.self, forKey: .input)
         output = try c.decodeIfPresent(JSONSchema.self, forKey: .output)
         if let ms = try c.decodeIfPresent(Double.self, forKey: .maxLatencyMs) {
-            guard ms.isFinite, ms >= 0 else {
-                throw DecodingError.dataCorruptedError(forKey: .maxLatencyMs, in: c, debugDescription: "maxLatencyMs must be a non-negative number of milliseconds, got \(ms)")
+            // Bounded so `Duration.milliseconds` cannot trap (it does past ~1.7e23 ms); 9e12 ms
+            // is about 285 years.
+            guard ms.isFinite, ms >= 0, ms <= 9e12 else {
+                throw DecodingError.dataCorruptedError(forKey: .maxLatencyMs, in: c, debugDescription: "maxLatencyMs must be a non-negative number of milliseconds up to 9e12, got \(ms)")
             }
             maxLatency = .milliseconds(ms)
         } else {

@@ -121,6 +121,8 @@ public final class MemoryBus: Sendable {
                 base = d
             }
             let sum = base + delta
+            // An infinite sum would be stored as JSON null (or fail to encode); refuse it.
+            guard sum.isFinite else { throw MemoryError.notFinite(key: key) }
             return (.store(MemoryEntry(value: .number(sum), expiresAt: live?.expiresAt, updatedAt: now)), sum)
         }
         didWrite("memory.set", namespace, key)

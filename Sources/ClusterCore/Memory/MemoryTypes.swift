@@ -79,6 +79,8 @@ public enum MemoryError: Error, Sendable, Hashable, CustomStringConvertible {
     case closed
     /// A TTL that is zero, negative or not finite.
     case invalidTTL(String)
+    /// `increment` would leave the finite numbers (JSON cannot hold infinity).
+    case notFinite(key: String)
 
     public var description: String {
         switch self {
@@ -88,6 +90,7 @@ public enum MemoryError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidKey(let m): return "invalid memory key: \(m)"
         case .closed: return "memory backend is closed"
         case .invalidTTL(let m): return "invalid memory TTL: \(m)"
+        case .notFinite(let k): return "incrementing memory key '\(k)' would overflow to infinity"
         }
     }
 }

@@ -21,8 +21,9 @@ public struct RateLimit: Sendable, Hashable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         count = try c.decode(Int.self, forKey: .count)
         let ms = try c.decode(Double.self, forKey: .perMs)
-        guard ms.isFinite else {
-            throw DecodingError.dataCorruptedError(forKey: .perMs, in: c, debugDescription: "perMs must be a finite number of milliseconds")
+        // Bounded so `Duration.milliseconds` cannot trap (it does past ~1.7e23 ms).
+        guard ms.isFinite, ms > 0, ms <= 9e12 else {
+            throw DecodingError.dataCorruptedError(forKey: .perMs, in: c, debugDescription: "perMs must be a positive number of milliseconds up to 9e12, got \(ms)")
         }
         per = .milliseconds(ms)
     }

@@ -56,10 +56,17 @@ struct RequestBody {
         return d
     }
 
+    /// Largest duration field accepted, in milliseconds: 9e12 ms is 9e18 ns, under `Int64.max`.
+    static let maxMilliseconds = 9e12
+
     /// A positive number of milliseconds as a Duration.
     func milliseconds(_ field: String) throws(HTTPError) -> Duration? {
         guard let ms = try number(field) else { return nil }
-        guard ms > 0, ms < 1e13 else { throw Self.invalid(field, "must be a positive number of milliseconds, got \(ms)") }
+        // The bound keeps `ms * 1e6` nanoseconds inside Int64 (about 292 years), so the
+        // conversion below cannot trap.
+        guard ms > 0, ms <= Self.maxMilliseconds else {
+            throw Self.invalid(field, "must be a positive number of milliseconds up to \(Int64(Self.maxMilliseconds)), got \(ms)")
+        }
         return .nanoseconds(Int64((ms * 1_000_000).rounded()))
     }
 }

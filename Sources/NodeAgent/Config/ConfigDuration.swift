@@ -7,7 +7,7 @@ public enum ConfigDuration {
     public static func parse(_ text: String) -> Duration? {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard !t.isEmpty else { return nil }
-        if let ms = Double(t), ms.isFinite, ms >= 0 { return milliseconds(ms) }
+        if let ms = Double(t) { return ms.isFinite && ms >= 0 && ms <= maxMilliseconds ? milliseconds(ms) : nil }
         var total = 0.0
         var rest = Substring(t)
         while !rest.isEmpty {
@@ -28,9 +28,13 @@ public enum ConfigDuration {
             }
             total += value * scale
         }
-        guard total.isFinite, total < 1e15 else { return nil }
+        guard total.isFinite, total <= maxMilliseconds else { return nil }
         return milliseconds(total)
     }
+
+    /// Longest duration accepted, in milliseconds: 9e12 ms is 9e18 ns (about 285 years), under
+    /// `Int64.max`, so `milliseconds(_:)` cannot trap on anything `parse` lets through.
+    static let maxMilliseconds = 9e12
 
     static func milliseconds(_ ms: Double) -> Duration {
         .nanoseconds(Int64((ms * 1_000_000).rounded()))

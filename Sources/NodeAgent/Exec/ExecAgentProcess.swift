@@ -222,9 +222,16 @@ public final class ExecAgentProcess: Sendable {
         case "ready": readyReceived()
         case "result":
             guard let id = Self.idString(object["id"]) else { return malformed(ExecProtocolError.missingField("id", in: "result").description) }
+            guard let c = takePending(id) else { return malformed("result for unknown task id '\(id)'") }
+            // Usage is summed into the kernel's Int counters and Double totals: a huge, negative or
+            // fractional figure would overflow them (a trap) or poison the stats with infinity.
+            if let problem = Self.usageProblem(object) {
+                malformed("result for task '\(id)': \(problem)")
+                c.resume(throwing: ExecError.taskFailed(id: id, message: "invalid result: \(problem)"))
+                return
+            }
             let result = ExecResult(output: object["output"] ?? .null, tokens: object["tokens"]?.intValue,
                                     cost: object["cost"]?.doubleValue)
-            guard let c = takePending(id) else { return malformed("result for unknown task id '\(id)'") }
             c.resume(returning: result)
         case "error":
             let message = object["message"]?.stringValue ?? "unspecified error"
@@ -290,6 +297,25 @@ public final class ExecAgentProcess: Sendable {
 
     private func takePending(_ id: String) -> CheckedContinuation<ExecResult, any Error>? {
         state.withLock { $0.pending.removeValue(forKey: id) }
+    }
+
+    /// Largest `tokens` or `cost` one result may report; far above any real task, and small enough
+    /// that summing millions of them cannot overflow.
+    static let maxReportedUsage = 1 << 40
+
+    /// Why a result's `tokens` or `cost` cannot be accepted, or nil when they can.
+    static func usageProblem(_ object: [String: JSONValue]) -> String? {
+        if let raw = object["tokens"], !raw.isNull {
+            guard let t = raw.intValue, t >= 0, t <= maxReportedUsage else {
+                return "field 'tokens' must be an integer from 0 to \(maxReportedUsage), got \(raw.jsonString)"
+            }
+        }
+        if let raw = object["cost"], !raw.isNull {
+            guard let d = raw.doubleValue, d >= 0, d <= Double(maxReportedUsage) else {
+                return "field 'cost' must be a number from 0 to \(maxReportedUsage), got \(raw.jsonString)"
+            }
+        }
+        return nil
     }
 
     private func malformed(_ why: String) {

@@ -28,11 +28,24 @@ final class StreamPump: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Bytes buffered for a client before it counts as stalled and its stream is ended: the
+    /// producer task drains its source eagerly, so without a bound a client that stops reading
+    /// an event stream would grow this buffer until the node runs out of memory.
+    static let maxPendingBytes = 8 << 20
+
     private func push(_ chunk: Data) {
         condition.lock()
-        pending.append(chunk)
+        let overflow = pending.count + chunk.count > Self.maxPendingBytes
+        if overflow {
+            cancelled = true
+        } else {
+            pending.append(chunk)
+        }
+        let t = overflow ? task : nil
+        if overflow { task = nil }
         condition.broadcast()
         condition.unlock()
+        t?.cancel()
     }
 
     private func finish() {
@@ -51,6 +64,13 @@ final class StreamPump: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         t?.cancel()
+    }
+
+    /// Whether the producer has ended (finished or cancelled); nothing more will be pushed.
+    var producerEnded: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return finished || cancelled
     }
 
     /// Fills `buffer` with up to `max` bytes; returns the count, or -1 at end of stream, -2 when cancelled.
