@@ -76,15 +76,55 @@ struct KernelCheckpointTests {
         await #expect(throws: (any Error).self) { try await kernel.restore(JSONValue.object(broken).encoded()) }
         // Restoring over a live process is refused.
         await #expect(throws: KernelError.processExists(pid)) { try await kernel.restore(good.encoded()) }
-        // An unknown handler is refused.
+        // A handler other than the registered agent's is refused.
         guard case .object(var alien) = good, case .object(var agent) = good["agent"] ?? .null else { return }
         agent["handler"] = "martian"
         alien["agent"] = .object(agent)
         try await kernel.terminate(pid)
-        await #expect(throws: KernelError.handlerNotFound(handler: "martian", agent: "e")) {
+        await #expect(throws: KernelError.self) {
             try await kernel.restore(JSONValue.object(alien).encoded())
         }
         #expect(kernel.processes().count == before - 1)
         #expect(kernel.process(pid)?.state == .terminated)
+    }
+}
+
+@Suite struct KernelCheckpointHostileInputTests {
+    private func checkpointOfCounter() async throws -> (Kernel, String, JSONValue) {
+        let kernel = Kernel()
+        try kernel.register(AgentDefinition(name: "c", handler: "counter"))
+        let pid = try await kernel.spawn("c")
+        let data = try await kernel.checkpoint(pid)
+        try await kernel.terminate(pid)
+        return (kernel, pid, try JSONValue.parse(data))
+    }
+
+    private func replacing(_ json: JSONValue, _ path: [String], with value: JSONValue) -> JSONValue {
+        guard let key = path.first, case .object(var o) = json else { return json }
+        o[key] = path.count == 1 ? value : replacing(o[key] ?? .null, Array(path.dropFirst()), with: value)
+        return .object(o)
+    }
+
+    @Test func aCheckpointCannotRaiseTheAgentsRights() async throws {
+        let (kernel, pid, json) = try await checkpointOfCounter()
+        let raised = replacing(json, ["agent", "permission"], with: "admin")
+        try await kernel.restore(raised.encoded())
+        #expect(kernel.process(pid)?.state == .paused)
+        let restored = try JSONValue.parse(try await kernel.checkpoint(pid))
+        #expect(restored["agent"]?["permission"] != "admin")
+    }
+
+    @Test func aCheckpointOfAnUnknownAgentIsRefused() async throws {
+        let (kernel, _, json) = try await checkpointOfCounter()
+        let foreign = replacing(json, ["agent", "name"], with: "nobody")
+        await #expect(throws: KernelError.agentNotFound("nobody")) { try await kernel.restore(foreign.encoded()) }
+    }
+
+    @Test func hugeCountersAndTimeoutsAreRefusedNotTrapped() async throws {
+        let (kernel, _, json) = try await checkpointOfCounter()
+        let counters = replacing(json, ["counters", "tokens"], with: .number(9.2e18))
+        await #expect(throws: (any Error).self) { try await kernel.restore(counters.encoded()) }
+        let timeout = replacing(json, ["agent", "limits", "executionTimeout"], with: .number(1e300))
+        await #expect(throws: (any Error).self) { try await kernel.restore(timeout.encoded()) }
     }
 }

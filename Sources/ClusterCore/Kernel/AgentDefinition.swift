@@ -105,9 +105,10 @@ public struct AgentLimits: Sendable, Codable, Hashable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let seconds = try c.decodeIfPresent(Double.self, forKey: .executionTimeout) {
-            guard seconds.isFinite, seconds > 0 else {
+            // 9e9 s (~285 years) keeps the milliseconds inside Int64 and Duration.
+            guard seconds.isFinite, seconds > 0, seconds <= 9e9 else {
                 throw DecodingError.dataCorruptedError(forKey: .executionTimeout, in: c,
-                    debugDescription: "executionTimeout must be a positive number of seconds, got \(seconds)")
+                    debugDescription: "executionTimeout must be a positive number of seconds up to 9e9, got \(seconds)")
             }
             executionTimeout = .milliseconds(Int64((seconds * 1000).rounded()))
         }

@@ -42,11 +42,19 @@ extension Kernel {
         let cp = try Checkpoint.decode(data)
         let id = cp.metadata.processID
         guard !id.isEmpty else { throw CheckpointError.malformed("field metadata.processID: empty") }
-        let agent: AgentEntry
-        if let registered = agentTable.withLock({ $0[cp.agent.name] }), registered.definition == cp.agent {
-            agent = registered
-        } else {
-            agent = AgentEntry(definition: cp.agent, handler: try handlers.makeHandler(for: cp.agent))
+        if let bad = cp.counters.outOfRangeField {
+            throw CheckpointError.malformed("field counters.\(bad): must be a whole number from 0 to 2^53")
+        }
+        // The node's own definition governs a restored process: a checkpoint is data from a client,
+        // and taking its permissions, allowlist or handler at face value would let anyone who can
+        // call restore raise a process's rights.
+        guard let agent = agentTable.withLock({ $0[cp.agent.name] }) else {
+            throw KernelError.agentNotFound(cp.agent.name)
+        }
+        // Another handler would not understand the state the checkpoint carries.
+        guard agent.definition.handler == cp.agent.handler else {
+            throw KernelError.invalidAgent(agent: cp.agent.name, reason:
+                "the checkpoint was taken with handler \"\(cp.agent.handler)\", the registered agent uses \"\(agent.definition.handler)\"")
         }
         let previous = table.withLock { $0.live[id] }
         if let previous {

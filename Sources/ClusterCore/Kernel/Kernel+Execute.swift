@@ -119,7 +119,7 @@ extension Kernel {
     func recordUsage(_ e: ProcessEntry, control: ExecutionControl?, tokens: Int, cost: Double) throws {
         control?.addUsage(tokens: tokens, cost: cost)
         let used = e.core.withLock { c -> Int in
-            c.counters.tokens += tokens
+            c.counters.tokens = c.counters.tokens.addingSaturating(tokens)
             c.counters.cost += cost
             return c.counters.tokens
         }

@@ -171,11 +171,32 @@ extension ProcessEntry {
 
 extension ProcessCounters {
     mutating func add(_ o: ProcessCounters) {
-        executions += o.executions
-        failedExecutions += o.failedExecutions
-        tokens += o.tokens
+        executions = executions.addingSaturating(o.executions)
+        failedExecutions = failedExecutions.addingSaturating(o.failedExecutions)
+        tokens = tokens.addingSaturating(o.tokens)
         cost += o.cost
-        messagesReceived += o.messagesReceived
-        messagesFailed += o.messagesFailed
+        messagesReceived = messagesReceived.addingSaturating(o.messagesReceived)
+        messagesFailed = messagesFailed.addingSaturating(o.messagesFailed)
+    }
+}
+
+extension Int {
+    /// `self + other`, stopping at the bounds instead of trapping: counters fed by clients and
+    /// restored checkpoints must never crash the node.
+    func addingSaturating(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+}
+
+extension ProcessCounters {
+    /// The first counter outside 0...2^53 (what JSON carries exactly), or nil when all are in range.
+    var outOfRangeField: String? {
+        let limit = 1 << 53
+        let fields: [(String, Int)] = [("executions", executions), ("failedExecutions", failedExecutions),
+                                       ("tokens", tokens), ("messagesReceived", messagesReceived),
+                                       ("messagesFailed", messagesFailed)]
+        if let bad = fields.first(where: { $0.1 < 0 || $0.1 > limit }) { return bad.0 }
+        return cost.isFinite && cost >= 0 ? nil : "cost"
     }
 }
