@@ -26,6 +26,8 @@ public actor GossipNode {
 
     /// Messages dropped because they were malformed, oversized or of another version.
     public private(set) var droppedMessages = 0
+    /// `droppedMessages` by `GossipDecodeError.reason` (`malformed`, `oversized`, `wrong_version`).
+    public private(set) var droppedByReason: [String: Int] = [:]
     /// Publishes the transport refused (disconnected, too large, closed).
     public private(set) var sendFailures = 0
 
@@ -135,6 +137,7 @@ public actor GossipNode {
         switch GossipMessage.decode(message.payload, from: message.subject, limits: core.settings.limits) {
         case .failure(let error):
             droppedMessages += 1
+            droppedByReason[error.reason, default: 0] += 1
             log("gossip \(id): dropped message (\(droppedMessages) so far): \(error)")
         case .success(let decoded):
             perform(core.receive(decoded, from: decoded.sender, now: now()))
@@ -169,6 +172,20 @@ public actor GossipNode {
         } catch {
             sendFailures += 1
             log("gossip \(id): could not send to \(subject): \(error)")
+        }
+    }
+}
+
+extension GossipDecodeError {
+    /// Every value `reason` takes, for metrics that list each one even at zero.
+    public static let reasons = ["malformed", "oversized", "wrong_version"]
+
+    /// A short name of the failure, usable as a metric label.
+    public var reason: String {
+        switch self {
+        case .malformed: return "malformed"
+        case .oversized: return "oversized"
+        case .wrongVersion: return "wrong_version"
         }
     }
 }
