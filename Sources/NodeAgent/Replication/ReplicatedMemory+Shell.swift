@@ -66,14 +66,19 @@ extension ReplicatedMemory {
     /// One round: follow membership, send deltas and anti-entropy, collect garbage, persist.
     func tickOnce() async {
         guard let s = shell else { return }
-        let now = clock()
+        // Protocol timers run on the monotonic clock; the wall clock (which tests may freeze) only
+        // stamps writes and decides expiry.
+        let now = Self.monotonicMilliseconds()
         let me = nodeID
         let current = Set(s.peers().filter { (id: String) in id != me }.map { ReplicaID($0) })
         if current != replicator.peers {
             run(replicator.peersChanged(current, now: now))
         }
         run(replicator.tick(now: now))
-        collectGarbage(now: now)
+        if lastGC.map({ now - $0 >= 1000 }) ?? true {
+            lastGC = now
+            collectGarbage(now: clock())
+        }
         await flushDirty()
     }
 
@@ -82,7 +87,7 @@ extension ReplicatedMemory {
         counters.received &+= 1
         let sender = message.subject.split(separator: ".").last.map(String.init) ?? ""
         guard !sender.isEmpty, sender != nodeID else { return }
-        run(replicator.receive(bytes: message.payload, from: ReplicaID(sender), now: clock()))
+        run(replicator.receive(bytes: message.payload, from: ReplicaID(sender), now: Self.monotonicMilliseconds()))
     }
 
     func run(_ directives: [Replicator<Value>.Directive]) {
@@ -113,11 +118,13 @@ extension ReplicatedMemory {
         }
     }
 
+    static func monotonicMilliseconds() -> Int64 {
+        return Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+    }
+
     /// Expired values become delete markers and old markers are dropped, the same way on every
     /// replica (the result depends only on the entries and the clock), so it is not replicated.
     func collectGarbage(now: Int64) {
-        guard now &- lastGC >= 1000 else { return }
-        lastGC = now
         let retention = options.retention
         var due: [String] = []
         for (key, v) in replicator.values {

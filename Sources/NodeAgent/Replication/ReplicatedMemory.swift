@@ -27,7 +27,7 @@ public actor ReplicatedMemory {
     let clock: @Sendable () -> Int64
     let log: @Sendable (String) -> Void
     var dirty: Set<String> = []
-    var lastGC: Int64 = .min
+    var lastGC: Int64?
     var shell: Shell?
     var counters = ReplicationStats()
 
