@@ -71,19 +71,35 @@ struct NodeAPI: Sendable {
             return .json(["deadLetters": .array(api.kernel.broker.deadLetters(limit: limit).map(APIJSON.deadLetter))])
         }
 
-        add("GET", "/v1/memory/:ns") { api, req in try api.listMemory(req) }
-        add("GET", "/v1/memory/:ns/:key") { api, req in try api.getMemory(req) }
-        add("PUT", "/v1/memory/:ns/:key") { api, req in try await api.setMemory(req) }
+        // [replicated-memory] a replicated namespace on a clustered node goes through ReplicatedMemory
+        add("GET", "/v1/memory/:ns") { api, req in
+            if let r = try api.replicated(req) { return try await api.listReplicated(r, req) }
+            return try api.listMemory(req)
+        }
+        add("GET", "/v1/memory/:ns/:key") { api, req in
+            if let r = try api.replicated(req) { return try await api.getReplicated(r, req) }
+            return try api.getMemory(req)
+        }
+        add("PUT", "/v1/memory/:ns/:key") { api, req in
+            if let r = try api.replicated(req) { return try await api.setReplicated(r, req) }
+            return try await api.setMemory(req)
+        }
         add("DELETE", "/v1/memory/:ns/:key") { api, req in
+            if let r = try api.replicated(req) { return try await api.deleteReplicated(r, req) }
             let deleted = try await api.kernel.memory.delete(try req.parameter("ns"), try req.parameter("key"))
             return .json(["deleted": .bool(deleted)])
         }
         add("POST", "/v1/memory/:ns/:key/increment") { api, req in
+            if let r = try api.replicated(req) { return try await api.incrementReplicated(r, req) }
             let body = try RequestBody(req)
             let key = try req.parameter("key")
             let value = try await api.kernel.memory.increment(try req.parameter("ns"), key, by: try body.number("by") ?? 1)
             return .json(["key": .string(key), "value": .number(value)])
         }
+        // [replicated-memory] set routes (OR-sets when replicated)
+        add("POST", "/v1/memory/:ns/:key/sadd") { api, req in try await api.modifySet(req, add: true) }
+        add("POST", "/v1/memory/:ns/:key/srem") { api, req in try await api.modifySet(req, add: false) }
+        add("GET", "/v1/memory/:ns/:key/members") { api, req in try await api.setMembers(req) }
         return r
     }
 
