@@ -88,11 +88,14 @@ enum GossipBench {
         return sorted[min(sorted.count, max(1, rank)) - 1]
     }
 
-    /// `agentvm-node` beside this executable (`swift run -c release agentvm-bench` builds both into
-    /// the same directory).
+    /// `agentvm-node` beside this executable. `swift run agentvm-bench` builds only the bench, so a
+    /// missing node is built the same way (as the api suite does), when run from the package.
     static func nodeBinary() throws -> String {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("agentvm-node")
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let exe = products.appendingPathComponent("agentvm-node")
+        if !FileManager.default.isExecutableFile(atPath: exe.path) {
+            try BenchNode.build(configuration: products.lastPathComponent == "release" ? "release" : "debug")
+        }
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             throw GossipBenchError("no agentvm-node beside agentvm-bench at \(exe.path) "
                 + "(build it first: swift build -c release --product agentvm-node)")

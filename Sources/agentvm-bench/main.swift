@@ -21,6 +21,8 @@ do {
         case "kernel":
             await KernelBench.run()
             try await MemoryBench.run()
+        case "api":
+            try await APIBench.run()
         case "crdt":
             CRDTBench.run()
             try await ReplicationBench.run() // [replicated-memory] heal_convergence_ms on 3 real nodes

@@ -143,9 +143,11 @@ import Testing
         #expect(LogsCommand.matches(event, pid: nil, types: ["process.*"]))
         #expect(LogsCommand.matches(event, pid: nil, types: ["process"]))
         #expect(!LogsCommand.matches(event, pid: nil, types: ["memory."]))
-        let other: JSONValue = ["type": "memory.set", "source": "memory", "data": ["processId": "p-1"]]
+        let other: JSONValue = ["type": "memory.set", "source": "memory", "data": ["process": "p-1"]]
         #expect(LogsCommand.matches(other, pid: "p-1", types: []))
         #expect(LogsCommand.streamQuery(["process."]).first?.1 == "process.*")
-        #expect(LogsCommand.streamQuery(["a", "b"]).isEmpty)
+        #expect(LogsCommand.streamQuery(["process.*"]).first?.1 == "process.*")
+        #expect(LogsCommand.streamQuery(["process"]).isEmpty)
+        #expect(LogsCommand.streamQuery(["a.", "b."]).isEmpty)
     }
 }

@@ -163,4 +163,16 @@ import Testing
         #expect(cpu >= 0)
         #expect(memory > 0)
     }
+
+    @Test func gossipLogLinesAreThrottledAndTheGapIsCounted() {
+        let throttle = LogThrottle(limit: 3, window: .seconds(10))
+        let t0 = ContinuousClock.now
+        let first = (0..<5).map { _ in throttle.admit(now: t0) }
+        #expect(first.map(\.pass) == [true, true, true, false, false])
+        #expect(first.allSatisfy { $0.suppressedBefore == 0 })
+        let next = throttle.admit(now: t0 + .seconds(11))
+        #expect(next.pass)
+        #expect(next.suppressedBefore == 2)
+        #expect(throttle.admit(now: t0 + .seconds(12)).suppressedBefore == 0)
+    }
 }

@@ -61,10 +61,23 @@ final class ClusterUnderTest: @unchecked Sendable {
         for id in ids { try await self[id].start() }
     }
 
+    private let lock = NSLock()
+    private var clients: [String: APIClient] = [:]
+
+    /// One client per API address (each holds a URLSession, so polling must not make one per call).
+    func client(_ id: String) -> APIClient? {
+        let api = self[id].api
+        return lock.withLock {
+            if let c = clients[api] { return c }
+            let c = try? APIClient(baseURL: api, timeout: .seconds(3))
+            clients[api] = c
+            return c
+        }
+    }
+
     /// `id`'s view of the cluster, or nil when its API does not answer.
     func view(of id: String) async -> [String: MemberView]? {
-        let node = self[id]
-        guard let client = try? APIClient(baseURL: node.api, timeout: .seconds(3)),
+        guard let client = client(id),
               let answer = try? await client.get("/v1/members"),
               let rows = answer["members"]?.arrayValue else { return nil }
         var view: [String: MemberView] = [:]
@@ -114,7 +127,7 @@ final class ClusterUnderTest: @unchecked Sendable {
 
     /// Event types of `id`'s recent events matching `type` (e.g. `member.*`), with their data.
     func events(_ id: String, type: String) async -> [(type: String, data: JSONValue)] {
-        guard let client = try? APIClient(baseURL: self[id].api, timeout: .seconds(3)),
+        guard let client = client(id),
               let answer = try? await client.get("/v1/logs", query: [("type", type), ("limit", "1000")]) else { return [] }
         return (answer["events"]?.arrayValue ?? []).compactMap { e in
             e["type"]?.stringValue.map { ($0, e["data"] ?? .null) }

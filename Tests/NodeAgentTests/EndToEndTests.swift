@@ -273,7 +273,7 @@ import Glibc
         #expect(logs.code == 0, "\(logs)")
         let events = try logs.lines.map { try JSONValue.parse($0) }
         #expect(!events.isEmpty)
-        #expect(events.allSatisfy { $0["source"]?.stringValue == pid || $0["data"]?["processId"]?.stringValue == pid })
+        #expect(events.allSatisfy { $0["source"]?.stringValue == pid || $0["data"]?["process"]?.stringValue == pid })
 
         let file = node.dir.file("cp.json").path
         let checkpoint = try await node.cli(["checkpoint", pid, "--out", file])

@@ -111,4 +111,21 @@ struct NodeRestartTests {
         second.memoryBackend?.close()
         await first.stop()
     }
+
+    @Test func inMemoryMemoryKeepsProcessesButNotValues() async throws {
+        let dir = makeNodeTempDir()
+        let config = try nodeConfig(baseNodeYAML + "\nmemory:\n  backend: memory\n", dir: dir)
+        #expect(config.memory.backend == .memory)
+        let first = try await startNode(config)
+        let spawned = try await call(first, "POST", "/v1/processes", json: ["agent": "tally", "input": [:]])
+        let id = try #require(spawned.value["processes"]?[0]?["id"]?.stringValue)
+        #expect(try await call(first, "GET", "/v1/memory/\(id)/count").value["value"]?.doubleValue == 1)
+        await first.stop()
+        #expect(!FileManager.default.fileExists(atPath: (first.dataDirectory as NSString).appendingPathComponent("memory.sqlite")))
+        try await withNode(config) { second in
+            #expect(second.kernel.process(id)?.state == .running)
+            let gone = try await call(second, "GET", "/v1/memory/\(id)/count")
+            #expect(gone.status == 404)
+        }
+    }
 }

@@ -33,14 +33,13 @@ enum APIErrors {
         case .concurrencyLimit: return HTTPError(status: 429, code: "rate_limited", message: message)
         case .tokenBudgetExceeded: return HTTPError(status: 429, code: "budget_exceeded", message: message)
         case .timedOut: return HTTPError(status: 504, code: "timed_out", message: message)
-        // [replicated-memory] main's KernelError.shuttingDown (Kernel.shutdown), needed to build after merging main
-        case .shuttingDown: return HTTPError(status: 503, code: "shutting_down", message: message)
         case .terminated: return HTTPError(status: 409, code: "terminated", message: message)
         case .handlerFailed, .startFailed: return HTTPError(status: 500, code: "execution_failed", message: message)
         case .messageRejected(_, let reason):
             if reason.contains("full") { return HTTPError(status: 429, code: "rate_limited", message: message) }
             return HTTPError(status: 409, code: "invalid_transition", message: message)
         case .journal: return HTTPError(status: 500, code: "internal", message: message)
+        case .shuttingDown: return HTTPError(status: 503, code: "shutting_down", message: message)
         }
     }
 

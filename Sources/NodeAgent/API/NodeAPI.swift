@@ -86,15 +86,11 @@ struct NodeAPI: Sendable {
         }
         add("DELETE", "/v1/memory/:ns/:key") { api, req in
             if let r = try api.replicated(req) { return try await api.deleteReplicated(r, req) }
-            let deleted = try await api.kernel.memory.delete(try req.parameter("ns"), try req.parameter("key"))
-            return .json(["deleted": .bool(deleted)])
+            return try await api.deleteMemory(req)
         }
         add("POST", "/v1/memory/:ns/:key/increment") { api, req in
             if let r = try api.replicated(req) { return try await api.incrementReplicated(r, req) }
-            let body = try RequestBody(req)
-            let key = try req.parameter("key")
-            let value = try await api.kernel.memory.increment(try req.parameter("ns"), key, by: try body.number("by") ?? 1)
-            return .json(["key": .string(key), "value": .number(value)])
+            return try await api.incrementMemory(req)
         }
         // [replicated-memory] set routes (OR-sets when replicated)
         add("POST", "/v1/memory/:ns/:key/sadd") { api, req in try await api.modifySet(req, add: true) }
@@ -339,6 +335,43 @@ struct NodeAPI: Sendable {
         let ns = try req.parameter("ns")
         let records = try kernel.memory.list(ns, prefix: QueryParameters(req).string("prefix") ?? "")
         return .json(["namespace": .string(ns), "entries": .array(records.map { APIJSON.memoryEntry(key: $0.key, $0.entry) })])
+    }
+
+    /// Memory keys may hold `/`: the server decodes `%2F` before routing, so a memory path longer
+    /// than the routes takes everything after the namespace as the key (and a trailing
+    /// `/increment` on a POST as the increment route). Nil for any other path.
+    func routeLongMemoryPath(_ request: HTTPRequest) async -> HTTPResponse? {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard parts.count > 4, parts[0] == "v1", parts[1] == "memory" else { return nil }
+        var keyParts = Array(parts[3...])
+        let route: Route
+        switch request.method {
+        case "POST" where keyParts.last == "increment":
+            keyParts.removeLast()
+            route = { api, req in try await api.incrementMemory(req) }
+        case "GET", "HEAD": route = { api, req in try api.getMemory(req) }
+        case "PUT": route = { api, req in try await api.setMemory(req) }
+        case "DELETE": route = { api, req in try await api.deleteMemory(req) }
+        default:
+            var response = HTTPError.methodNotAllowed(request.method, path: request.path).response
+            response.headers["Allow"] = "DELETE, GET, POST, PUT"
+            return response
+        }
+        var routed = request
+        routed.pathParameters = ["ns": parts[2], "key": keyParts.joined(separator: "/")]
+        do { return try await route(self, routed) } catch { return APIErrors.map(error).response }
+    }
+
+    func deleteMemory(_ req: HTTPRequest) async throws -> HTTPResponse {
+        let deleted = try await kernel.memory.delete(try req.parameter("ns"), try req.parameter("key"))
+        return .json(["deleted": .bool(deleted)])
+    }
+
+    func incrementMemory(_ req: HTTPRequest) async throws -> HTTPResponse {
+        let body = try RequestBody(req)
+        let key = try req.parameter("key")
+        let value = try await kernel.memory.increment(try req.parameter("ns"), key, by: try body.number("by") ?? 1)
+        return .json(["key": .string(key), "value": .number(value)])
     }
 
     func getMemory(_ req: HTTPRequest) throws -> HTTPResponse {

@@ -60,7 +60,7 @@ public final class GossipClusterServices: ClusterServices {
     }
 
     /// Services for a cluster described by `options`, logging to `logger`. Nothing connects until
-    /// `start`.
+    /// `start`; a started instance runs until `stop()` (its loops keep it alive until then).
     public init(options: ClusterOptions, logger: NodeLogger) {
         self.options = options
         self.logger = logger.with(["cluster": .string(options.name)])
@@ -119,10 +119,9 @@ public final class GossipClusterServices: ClusterServices {
                 s.tasks = tasks
                 s.phase = .running
             }
-            logger.info("joined cluster", [
+            logger.info("cluster membership started", [
                 "servers": .array(nats.servers.map(JSONValue.string)),
                 "subjects": .string("agentvm.\(options.name).gossip.>"),
-                "detectionBoundMs": .number(Self.milliseconds(options.gossip.detectionBound(clusterSize: 5))),
             ])
         } catch {
             state.withLock { $0.phase = .idle }
@@ -315,9 +314,6 @@ public final class GossipClusterServices: ClusterServices {
         if pass { logger.warn(line) }
     }
 
-    static func milliseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    }
 }
 
 /// Why a node could not join its cluster.

@@ -6,10 +6,11 @@ enum LogsCommand {
         let types = c.command.optionList("type")
         var query: [(String, String)] = [("limit", String(c.command.int("limit") ?? 100))]
         if let pid { query.append(("process", pid)) }
+        query += streamQuery(types)
         let client = try c.client()
         // Open the stream before reading the backlog so nothing falls between the two; events
         // seen in both are printed once (ids increase).
-        let stream = c.command.flag("follow") ? client.events("/v1/events", query: streamQuery(types)) : nil
+        let stream = c.command.flag("follow") ? client.events("/v1/events", query: streamQuery(types) + (pid.map { [("process", $0)] } ?? [])) : nil
         let answer = try await client.get("/v1/logs", query: query)
         var last = -1.0
         for event in answer["events"]?.arrayValue ?? [] where matches(event, pid: pid, types: types) {
@@ -28,16 +29,20 @@ enum LogsCommand {
         throw CommandError("the node closed the event stream (stopped or restarted?)")
     }
 
-    /// The server filters by one type pattern; several are filtered here.
+    /// The server filters by one pattern (`a.*` or an exact type); a plain `a`, which here also
+    /// means `a.*`, and several types are filtered here only.
     static func streamQuery(_ types: [String]) -> [(String, String)] {
         guard types.count == 1, let t = types.first else { return [] }
-        return [("type", t.hasSuffix(".") ? t + "*" : t)]
+        if t.hasSuffix(".*") { return [("type", t)] }
+        if t.hasSuffix(".") { return [("type", t + "*")] }
+        return []
     }
 
     /// `type` matches exactly, or as a prefix when it ends with "." or "*"; `pid` matches the
-    /// event's source or its data's `processId`.
+    /// event's source or its data's `process` (or `processId`), as the API's own filter does.
     static func matches(_ event: JSONValue, pid: String?, types: [String]) -> Bool {
-        if let pid, event["source"]?.stringValue != pid, event["data"]?["processId"]?.stringValue != pid { return false }
+        if let pid, event["source"]?.stringValue != pid, event["data"]?["process"]?.stringValue != pid,
+           event["data"]?["processId"]?.stringValue != pid { return false }
         guard !types.isEmpty else { return true }
         let type = event["type"]?.stringValue ?? ""
         return types.contains { t in

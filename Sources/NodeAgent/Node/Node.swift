@@ -123,6 +123,10 @@ public final class Node: Sendable {
 
     deinit {
         recentEvents.detach()
+        // A node dropped without `stop()` (or whose `init` failed late) still releases its files;
+        // closing is idempotent.
+        store.close()
+        memoryBackend?.close()
     }
 
     static func loggerLevel(_ level: NodeConfig.LogLevel) -> NodeLogger.Level {
@@ -176,10 +180,11 @@ public final class Node: Sendable {
         }
         var options = HTTPServerOptions()
         options.bearerToken = config.node.token
-        let router = NodeAPI(node: self).router()
+        let api = NodeAPI(node: self)
+        let router = api.router()
         let http = HTTPServer(options: options) { [weak self] request in
             guard let self else { return HTTPError(status: 503, code: "shutting_down", message: "the node is gone").response }
-            return await self.handle(request, router: router)
+            return await self.handle(request, router: router, api: api)
         }
         let bound: UInt16
         do { bound = try http.start(host: address.host, port: address.port) } catch {
@@ -245,7 +250,7 @@ public final class Node: Sendable {
     // MARK: Requests
 
     /// Gates every request on the node's phase, counts it, and routes it.
-    func handle(_ request: HTTPRequest, router: Router) async -> HTTPResponse {
+    func handle(_ request: HTTPRequest, router: Router, api: NodeAPI? = nil) async -> HTTPResponse {
         let phase = lifecycle.withLock { l -> Phase in
             l.inFlight += 1
             return l.phase
@@ -266,7 +271,11 @@ public final class Node: Sendable {
         case (_, .created), (_, .starting):
             response = HTTPError(status: 503, code: "not_ready", message: "the node is still recovering").response
         case (_, .ready):
-            response = await router.handle(request)
+            if let api, let long = await api.routeLongMemoryPath(request) {
+                response = long
+            } else {
+                response = await router.handle(request)
+            }
         }
         metrics.count(status: response.status)
         return response
@@ -291,23 +300,15 @@ public final class Node: Sendable {
             t = nil
             return old
         }?.cancel()
+        // Requests already admitted (executions among them) finish first; the kernel then waits
+        // for what is left of the grace on executions started otherwise, and checkpoints.
         let grace = config.node.shutdownGrace
         let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline {
-            let busy = lifecycle.withLock { $0.inFlight } > 0
-                || kernel.processes().contains { $0.runningExecutions > 0 }
-            if !busy { break }
-            try? await Task.sleep(for: .milliseconds(20))
+        while lifecycle.withLock({ $0.inFlight }) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
         }
-        var checkpointed = 0
-        for p in kernel.processes() where !p.state.isFinal {
-            do {
-                _ = try await kernel.checkpoint(p.id, reason: .shutdown)
-                checkpointed += 1
-            } catch {
-                logger.warn("shutdown checkpoint failed", ["process": .string(p.id), "error": .string("\(error)")])
-            }
-        }
+        let remaining = max(.zero, deadline - ContinuousClock.now)
+        let checkpointed = await kernel.shutdown(grace: remaining).count
         await stopReplication() // [replicated-memory] persists what peers sent, before the store closes
         if let cluster { await cluster.stop() }
         kernel.memory.stopSweeper()
