@@ -343,15 +343,31 @@ struct NodeAPI: Sendable {
     func routeLongMemoryPath(_ request: HTTPRequest) async -> HTTPResponse? {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard parts.count > 4, parts[0] == "v1", parts[1] == "memory" else { return nil }
+        // [replicated-memory] the set routes are exact paths, left to the router
+        if parts.count == 5, (request.method == "POST" && (parts[4] == "sadd" || parts[4] == "srem"))
+            || ((request.method == "GET" || request.method == "HEAD") && parts[4] == "members") { return nil }
         var keyParts = Array(parts[3...])
         let route: Route
         switch request.method {
+        // [replicated-memory] replicated namespaces go through ReplicatedMemory here too
         case "POST" where keyParts.last == "increment":
             keyParts.removeLast()
-            route = { api, req in try await api.incrementMemory(req) }
-        case "GET", "HEAD": route = { api, req in try api.getMemory(req) }
-        case "PUT": route = { api, req in try await api.setMemory(req) }
-        case "DELETE": route = { api, req in try await api.deleteMemory(req) }
+            route = { api, req in
+                if let r = try api.replicated(req) { return try await api.incrementReplicated(r, req) }
+                return try await api.incrementMemory(req)
+            }
+        case "GET", "HEAD": route = { api, req in
+            if let r = try api.replicated(req) { return try await api.getReplicated(r, req) }
+            return try api.getMemory(req)
+        }
+        case "PUT": route = { api, req in
+            if let r = try api.replicated(req) { return try await api.setReplicated(r, req) }
+            return try await api.setMemory(req)
+        }
+        case "DELETE": route = { api, req in
+            if let r = try api.replicated(req) { return try await api.deleteReplicated(r, req) }
+            return try await api.deleteMemory(req)
+        }
         default:
             var response = HTTPError.methodNotAllowed(request.method, path: request.path).response
             response.headers["Allow"] = "DELETE, GET, POST, PUT"
