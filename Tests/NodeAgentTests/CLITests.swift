@@ -48,10 +48,11 @@ import Testing
         #expect(badOut.stderr.contains("invalid API URL 'ftp://x'"))
     }
 
-    @Test func setCommandsSayTheyArriveWithCRDT() async {
+    // [replicated-memory] set commands exist now: they go to the node's API like the others.
+    @Test func setCommandsGoToTheAPI() async {
         let (code, out) = await run(["memory", "sadd", "k", "a", "--api", "http://127.0.0.1:1"])
         #expect(code == 1)
-        #expect(out.stderr.contains("CRDT"))
+        #expect(out.stderr.contains("cannot reach the node"))
     }
 
     @Test func initWritesAValidConfigAndRefusesToOverwrite() async throws {

@@ -71,11 +71,31 @@ struct NodeAPI: Sendable {
             return .json(["deadLetters": .array(api.kernel.broker.deadLetters(limit: limit).map(APIJSON.deadLetter))])
         }
 
-        add("GET", "/v1/memory/:ns") { api, req in try api.listMemory(req) }
-        add("GET", "/v1/memory/:ns/:key") { api, req in try api.getMemory(req) }
-        add("PUT", "/v1/memory/:ns/:key") { api, req in try await api.setMemory(req) }
-        add("DELETE", "/v1/memory/:ns/:key") { api, req in try await api.deleteMemory(req) }
-        add("POST", "/v1/memory/:ns/:key/increment") { api, req in try await api.incrementMemory(req) }
+        // [replicated-memory] a replicated namespace on a clustered node goes through ReplicatedMemory
+        add("GET", "/v1/memory/:ns") { api, req in
+            if let r = try api.replicated(req) { return try await api.listReplicated(r, req) }
+            return try api.listMemory(req)
+        }
+        add("GET", "/v1/memory/:ns/:key") { api, req in
+            if let r = try api.replicated(req) { return try await api.getReplicated(r, req) }
+            return try api.getMemory(req)
+        }
+        add("PUT", "/v1/memory/:ns/:key") { api, req in
+            if let r = try api.replicated(req) { return try await api.setReplicated(r, req) }
+            return try await api.setMemory(req)
+        }
+        add("DELETE", "/v1/memory/:ns/:key") { api, req in
+            if let r = try api.replicated(req) { return try await api.deleteReplicated(r, req) }
+            return try await api.deleteMemory(req)
+        }
+        add("POST", "/v1/memory/:ns/:key/increment") { api, req in
+            if let r = try api.replicated(req) { return try await api.incrementReplicated(r, req) }
+            return try await api.incrementMemory(req)
+        }
+        // [replicated-memory] set routes (OR-sets when replicated)
+        add("POST", "/v1/memory/:ns/:key/sadd") { api, req in try await api.modifySet(req, add: true) }
+        add("POST", "/v1/memory/:ns/:key/srem") { api, req in try await api.modifySet(req, add: false) }
+        add("GET", "/v1/memory/:ns/:key/members") { api, req in try await api.setMembers(req) }
         return r
     }
 
@@ -318,15 +338,31 @@ struct NodeAPI: Sendable {
     func routeLongMemoryPath(_ request: HTTPRequest) async -> HTTPResponse? {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard parts.count > 4, parts[0] == "v1", parts[1] == "memory" else { return nil }
+        // [replicated-memory] the set routes are exact paths, left to the router
+        if parts.count == 5, (request.method == "POST" && (parts[4] == "sadd" || parts[4] == "srem"))
+            || ((request.method == "GET" || request.method == "HEAD") && parts[4] == "members") { return nil }
         var keyParts = Array(parts[3...])
         let route: Route
         switch request.method {
+        // [replicated-memory] replicated namespaces go through ReplicatedMemory here too
         case "POST" where keyParts.last == "increment":
             keyParts.removeLast()
-            route = { api, req in try await api.incrementMemory(req) }
-        case "GET", "HEAD": route = { api, req in try api.getMemory(req) }
-        case "PUT": route = { api, req in try await api.setMemory(req) }
-        case "DELETE": route = { api, req in try await api.deleteMemory(req) }
+            route = { api, req in
+                if let r = try api.replicated(req) { return try await api.incrementReplicated(r, req) }
+                return try await api.incrementMemory(req)
+            }
+        case "GET", "HEAD": route = { api, req in
+            if let r = try api.replicated(req) { return try await api.getReplicated(r, req) }
+            return try api.getMemory(req)
+        }
+        case "PUT": route = { api, req in
+            if let r = try api.replicated(req) { return try await api.setReplicated(r, req) }
+            return try await api.setMemory(req)
+        }
+        case "DELETE": route = { api, req in
+            if let r = try api.replicated(req) { return try await api.deleteReplicated(r, req) }
+            return try await api.deleteMemory(req)
+        }
         default:
             var response = HTTPError.methodNotAllowed(request.method, path: request.path).response
             response.headers["Allow"] = "DELETE, GET, POST, PUT"

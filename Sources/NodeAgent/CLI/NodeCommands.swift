@@ -99,7 +99,9 @@ public enum NodeCommands {
             CommandSpec("ls", summary: "List keys.",
                         options: [OptionSpec("prefix", value: "PREFIX", help: "Only keys starting with this."), json]),
             CommandSpec("incr", summary: "Add to a numeric key; prints the new value.",
-                        arguments: [key], options: [OptionSpec("by", value: "N", kind: .number, help: "Amount (may be negative or fractional).", default: "1")]),
+                        // [replicated-memory] optional positional BY (`memory incr --shared KEY [BY]`)
+                        arguments: [key, ArgumentSpec("BY", help: "Amount (same as --by).", kind: .number, optional: true)],
+                        options: [OptionSpec("by", value: "N", kind: .number, help: "Amount (may be negative or fractional; whole numbers on a cluster's shared namespace).", default: "1")]),
             CommandSpec("sadd", summary: "Add members to a set.",
                         arguments: [key, ArgumentSpec("MEMBER", help: "Members to add.", variadic: true)]),
             CommandSpec("srem", summary: "Remove members from a set.",

@@ -160,6 +160,11 @@ public final class GossipClusterServices: ClusterServices {
         state.withLock { $0.snapshot.members }
     }
 
+    /// [replicated-memory] The NATS connection as a transport, for replicated memory; nil unless running.
+    public var transport: (any Transport)? {
+        state.withLock { $0.running?.connection }
+    }
+
     /// The NATS connection's state now (`disconnected` before `start`).
     public var connectionState: TransportState {
         state.withLock { $0.connection }

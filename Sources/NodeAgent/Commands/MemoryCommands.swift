@@ -1,5 +1,5 @@
-/// `memory get|set|del|ls|incr [--ns NS | --shared]`. Set commands (sadd, srem, smembers) need
-/// replicated sets, which arrive with the CRDT issue.
+/// `memory get|set|del|ls|incr|sadd|srem|smembers [--ns NS | --shared]`. On a clustered node the
+/// shared namespace is replicated (docs/replication.md).
 enum MemoryCommands {
     static func run(_ c: CommandContext, _ sub: String) async throws {
         let ns = c.command.flag("shared") ? "shared" : (c.command.option("ns") ?? "shared")
@@ -29,11 +29,21 @@ enum MemoryCommands {
                 [JSONFormat.cell(e["key"]), (e["value"] ?? .null).jsonString, JSONFormat.cell(e["expiresAt"])]
             }))
         case "incr":
-            let by = Double(c.command.option("by") ?? "1") ?? 1
+            // [replicated-memory] positional BY wins over --by
+            let by = Double(c.command.argument("BY") ?? c.command.option("by") ?? "1") ?? 1
             let answer = try await client.post(try keyPath() + "/increment", ["by": .number(by)])
             c.printJSON(answer["value"] ?? .null)
-        case "sadd", "srem", "smembers":
-            throw CommandError("memory \(sub): replicated sets arrive with the CRDT issue; this node has no set API yet")
+        // [replicated-memory] set commands over POST .../sadd|srem and GET .../members; a MEMBER
+        // that parses as JSON is that value, anything else is a string.
+        case "sadd", "srem":
+            let members = c.command.argumentList("MEMBER").map { (try? JSONValue.parse($0)) ?? .string($0) }
+            let answer = try await client.post(try keyPath() + "/" + sub, ["members": .array(members)])
+            c.printJSON(answer["members"] ?? .array([]))
+        case "smembers":
+            let answer = try await client.get(try keyPath() + "/members")
+            let members = answer["members"]?.arrayValue ?? []
+            if c.wantsJSON { return c.printJSON(.array(members)) }
+            for m in members { c.print(m.stringValue ?? m.jsonString) }
         default:
             throw CommandError("unknown memory command '\(sub)'", exitCode: ExitCode.usage)
         }

@@ -35,6 +35,8 @@ public final class Node: Sendable {
     let server = Mutex<HTTPServer?>(nil)
     let watcher = Mutex<Task<Void, Never>?>(nil)
     let reloadLock = AsyncLock()
+    /// [replicated-memory] the replicated shared memory, set once the cluster is joined.
+    let replication = Mutex<ReplicatedMemory?>(nil)
 
     /// Where the node is in its life.
     public enum Phase: String, Sendable {
@@ -201,6 +203,7 @@ public final class Node: Sendable {
         kernel.memory.startSweeper(interval: .seconds(1))
         await spawnReplicas(config.agents)
         if let cluster { try await cluster.start(node: self) }
+        try await startReplication() // [replicated-memory]
         let started = lifecycle.withLock { l -> Date in
             l.phase = .ready
             return l.startedAt
@@ -307,6 +310,7 @@ public final class Node: Sendable {
         }
         let remaining = max(.zero, deadline - ContinuousClock.now)
         let checkpointed = await kernel.shutdown(grace: remaining).count
+        await stopReplication() // [replicated-memory] persists what peers sent, before the store closes
         if let cluster { await cluster.stop() }
         kernel.memory.stopSweeper()
         kernel.events.emit("node.stopping", source: "node", data: ["checkpointed": .number(Double(checkpointed))])

@@ -1,0 +1,124 @@
+import ClusterCore
+import Foundation
+
+/// Memory routes for replicated namespaces, and the set routes. On a clustered node the shared
+/// namespace goes through `ReplicatedMemory`; embedded, through the MemoryBus as before (sets are
+/// then JSON arrays updated by compare-and-set, which is exact on one node).
+extension NodeAPI {
+    /// The replicated memory for the request's namespace, if it is replicated on this node.
+    func replicated(_ req: HTTPRequest) throws -> ReplicatedMemory? {
+        let ns = try req.parameter("ns")
+        guard let r = node.replicatedMemory, r.isReplicated(ns) else { return nil }
+        return r
+    }
+
+    func replicatedRoute(_ body: () async throws -> HTTPResponse) async throws -> HTTPResponse {
+        do { return try await body() } catch let e as ReplicatedMemoryError {
+            switch e {
+            case .wrongKind: throw HTTPError(status: 409, code: "wrong_type", message: e.description, field: "key")
+            case .notAnInteger: throw HTTPError(status: 400, code: "invalid_argument", message: e.description, field: "by")
+            case .notReplicated: throw HTTPError(status: 400, code: "invalid_argument", message: e.description, field: "ns")
+            }
+        }
+    }
+
+    func listReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
+        let ns = try req.parameter("ns")
+        let records = try await r.list(ns, prefix: QueryParameters(req).string("prefix") ?? "")
+        if QueryParameters(req).string("summary") != nil {
+            // A cheap convergence check: equal summaries mean equal live contents (short of a
+            // hash collision), without formatting every entry.
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for rec in records {
+                for byte in rec.key.utf8 + [0] + rec.entry.value.jsonString.utf8 + [0] {
+                    hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+                }
+            }
+            return .json(["namespace": .string(ns), "count": .number(Double(records.count)), "hash": .string(String(hash, radix: 16))])
+        }
+        return .json(["namespace": .string(ns), "entries": .array(records.map { APIJSON.memoryEntry(key: $0.key, $0.entry) })])
+    }
+
+    func getReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
+        let ns = try req.parameter("ns"), key = try req.parameter("key")
+        guard let e = try await r.entry(ns, key) else {
+            throw HTTPError(status: 404, code: "key_not_found", message: "no key '\(key)' in namespace '\(ns)'", field: "key")
+        }
+        return .json(APIJSON.memoryEntry(key: key, e))
+    }
+
+    func setReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
+        let ns = try req.parameter("ns"), key = try req.parameter("key")
+        let body = try RequestBody(req)
+        let entry = try await r.set(ns, key, try body.required("value"), ttl: try body.milliseconds("ttlMs"))
+        return .json(APIJSON.memoryEntry(key: key, entry))
+    }
+
+    func deleteReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
+        let deleted = try await r.delete(try req.parameter("ns"), try req.parameter("key"))
+        return .json(["deleted": .bool(deleted)])
+    }
+
+    func incrementReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
+        let key = try req.parameter("key")
+        let body = try RequestBody(req)
+        return try await replicatedRoute {
+            let value = try await r.increment(try req.parameter("ns"), key, by: try body.number("by") ?? 1)
+            return .json(["key": .string(key), "value": .number(Double(value))])
+        }
+    }
+
+    /// `POST /v1/memory/:ns/:key/sadd|srem` with `{"members": [..]}` (or `{"member": x}`);
+    /// answers `{"key", "members"}`.
+    func modifySet(_ req: HTTPRequest, add: Bool) async throws -> HTTPResponse {
+        let ns = try req.parameter("ns"), key = try req.parameter("key")
+        let body = try RequestBody(req)
+        let elements: [JSONValue]
+        if let list = body.value("members") {
+            guard let a = list.arrayValue else { throw RequestBody.invalid("members", "must be an array, got \(list.typeName)") }
+            elements = a
+        } else {
+            elements = [try body.required("member")]
+        }
+        if let r = try replicated(req) {
+            return try await replicatedRoute {
+                let members = add ? try await r.add(ns, key, elements) : try await r.remove(ns, key, elements)
+                return .json(["key": .string(key), "members": .array(members)])
+            }
+        }
+        // Embedded: a JSON array, rewritten by compare-and-set until no other writer intervened.
+        while true {
+            let current = try kernel.memory.get(ns, key)
+            var members: [JSONValue]
+            switch current {
+            case nil: members = []
+            case .array(let a)?: members = a
+            case let other?:
+                throw HTTPError(status: 409, code: "wrong_type", message: "key '\(key)' holds a \(other.typeName), not a set", field: "key")
+            }
+            for e in elements {
+                if add, !members.contains(e) { members.append(e) }
+                if !add { members.removeAll { $0 == e } }
+            }
+            members.sort { $0.jsonString < $1.jsonString }
+            if try await kernel.memory.compareAndSet(ns, key, expected: current, new: .array(members)) {
+                return .json(["key": .string(key), "members": .array(members)])
+            }
+        }
+    }
+
+    /// `GET /v1/memory/:ns/:key/members`: `{"key", "members"}`; 404 when there is no set.
+    func setMembers(_ req: HTTPRequest) async throws -> HTTPResponse {
+        let ns = try req.parameter("ns"), key = try req.parameter("key")
+        let members: [JSONValue]?
+        if let r = try replicated(req) {
+            members = try await r.members(ns, key)
+        } else {
+            members = try kernel.memory.get(ns, key)?.arrayValue
+        }
+        guard let members else {
+            throw HTTPError(status: 404, code: "key_not_found", message: "no set '\(key)' in namespace '\(ns)'", field: "key")
+        }
+        return .json(["key": .string(key), "members": .array(members)])
+    }
+}

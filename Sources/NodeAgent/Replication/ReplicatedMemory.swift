@@ -1,0 +1,290 @@
+import ClusterCore
+import CRDT
+import Foundation
+import Transport
+
+/// The shared namespace (and every namespace declared `replicated`) as CRDT replicas: each key is
+/// one replicated value — a plain JSON value with per-key TTL and deletes that stay deleted
+/// (last-writer-wins by hybrid logical clock), a PN-counter, or an add-wins OR-set — spread to the
+/// cluster's members by the `Replicator` core over a `Transport`.
+///
+/// Reads are local. A write returns once it is committed to the node's SQLite database, and is
+/// visible to reads on this node at once (read-your-writes); other nodes see it within a few
+/// ticks (eventual consistency). A restart loads the persisted replica before catching up.
+/// docs/replication.md states how each conflict resolves.
+public actor ReplicatedMemory {
+    /// The namespace every process and node shares.
+    public static let sharedNamespace = MemoryBus.sharedNamespace
+
+    /// This node's id (its replica id).
+    public nonisolated let nodeID: String
+    /// The options in force.
+    public nonisolated let options: ReplicationOptions
+
+    typealias Value = ReplicatedValue<JSONValue>
+    var replicator: Replicator<Value>
+    let store: ReplicationStore
+    let clock: @Sendable () -> Int64
+    let log: @Sendable (String) -> Void
+    var dirty: Set<String> = []
+    var lastGC: Int64?
+    var shell: Shell?
+    var counters = ReplicationStats()
+
+    /// A replica for `nodeID` persisted in `database` (table `replicated_memory`). Loads the
+    /// persisted state; nothing is sent until `start`.
+    ///
+    /// - Parameters:
+    ///   - clock: wall time in ms since 1970 (TTL expiry and timestamps); tests inject their own.
+    ///   - log: receives one line per rejected message or persistence failure.
+    public init(nodeID: String, options: ReplicationOptions, database: SQLiteDatabase,
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+                log: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let store = try await ReplicationStore(database: database)
+        let (initial, damaged) = try store.load()
+        for (key, why) in damaged.sorted(by: { $0.key < $1.key }) {
+            log("replicated memory: persisted key '\(key)' does not decode (\(why)); it will be fetched from peers")
+        }
+        let now = clock()
+        // A new incarnation on every start, so peers count its batches from 1 again.
+        let epoch = UInt64(max(0, now)) &* 1024 &+ UInt64.random(in: 0..<1024)
+        self.nodeID = nodeID
+        self.options = options
+        self.store = store
+        self.clock = clock
+        self.log = log
+        self.replicator = Replicator(me: ReplicaID(nodeID), epoch: epoch, settings: options.replicator, initial: initial)
+    }
+
+    /// Whether `namespace` is replicated (the shared one and those declared `replicated`).
+    public nonisolated func isReplicated(_ namespace: String) -> Bool { options.namespaces.contains(namespace) }
+
+    // MARK: Reads
+
+    /// The live entry under `key`: a plain value, a counter's value (a number) or a set's members
+    /// (an array); nil when absent, deleted or expired.
+    public func entry(_ namespace: String, _ key: String) throws -> MemoryEntry? {
+        try validate(namespace, key)
+        return read(Self.replicatedKey(namespace, key), now: clock())
+    }
+
+    /// The live value under `key` (see `entry`).
+    public func get(_ namespace: String, _ key: String) throws -> JSONValue? {
+        try entry(namespace, key)?.value
+    }
+
+    /// Live entries whose key starts with `prefix`, sorted by key in UTF-8 byte order.
+    public func list(_ namespace: String, prefix: String = "") throws -> [MemoryRecord] {
+        try validateNamespace(namespace)
+        let now = clock()
+        let head = namespace + "/"
+        var out: [MemoryRecord] = []
+        for rkey in replicator.values.keys where rkey.hasPrefix(head) {
+            let key = String(rkey.dropFirst(head.count))
+            guard key.hasPrefix(prefix), let e = read(rkey, now: now) else { continue }
+            out.append(MemoryRecord(key: key, entry: e))
+        }
+        return out.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    }
+
+    /// The members of the set under `key`, sorted by their JSON encoding; nil when there is no
+    /// set there.
+    public func members(_ namespace: String, _ key: String) throws -> [JSONValue]? {
+        try validate(namespace, key)
+        guard case .set(let s)? = replicator[Self.replicatedKey(namespace, key)] else { return nil }
+        return Self.sorted(s.elements)
+    }
+
+    // MARK: Writes
+
+    /// Sets `key` to `value`, expiring `ttl` from now (the same instant on every replica).
+    /// Overwrites a counter or set under the key. Returns the entry written.
+    @discardableResult
+    public func set(_ namespace: String, _ key: String, _ value: JSONValue, ttl: Duration? = nil) async throws -> MemoryEntry {
+        try validateWritable(namespace, key)
+        let now = clock()
+        var expiresAt: Int64?
+        if let ttl {
+            let ms = Self.milliseconds(ttl)
+            guard ms > 0 else { throw MemoryError.invalidTTL("ttl must be positive, got \(ttl)") }
+            expiresAt = now &+ ms
+        }
+        let me = replicator.me
+        let rkey = Self.replicatedKey(namespace, key)
+        replicator.update(rkey, empty: .map(LWWMap())) { v in
+            if !v.modifyMap({ $0.set("", value, expiresAt: expiresAt, wall: now, by: me) }) {
+                // A counter or set becomes a plain value; the map kind wins every merge with them.
+                var m = LWWMap<JSONValue>()
+                m.set("", value, expiresAt: expiresAt, wall: now, by: me)
+                v = .map(m)
+            }
+        }
+        try await persist([rkey])
+        return read(rkey, now: now) ?? MemoryEntry(value: value, expiresAt: expiresAt.map(Self.date), updatedAt: Self.date(now))
+    }
+
+    /// Deletes `key` (a value, counter or set): a delete marker that beats every older write, on
+    /// every replica. Returns whether a live value was there.
+    @discardableResult
+    public func delete(_ namespace: String, _ key: String) async throws -> Bool {
+        try validateWritable(namespace, key)
+        let now = clock()
+        let rkey = Self.replicatedKey(namespace, key)
+        guard read(rkey, now: now) != nil else { return false }
+        let me = replicator.me
+        replicator.update(rkey, empty: .map(LWWMap())) { v in
+            if !v.modifyMap({ $0.delete("", wall: now, by: me) }) {
+                var m = LWWMap<JSONValue>()
+                m.delete("", wall: now, by: me)
+                v = .map(m)
+            }
+        }
+        try await persist([rkey])
+        return true
+    }
+
+    /// Adds `by` (a whole number, negative to subtract) to the PN-counter under `key`, creating it
+    /// at 0. Concurrent increments on different nodes all count. Returns the new local value.
+    @discardableResult
+    public func increment(_ namespace: String, _ key: String, by: Double = 1) async throws -> Int64 {
+        try validateWritable(namespace, key)
+        guard by.isFinite, by.rounded() == by, abs(by) < 9.2e18 else { throw ReplicatedMemoryError.notAnInteger(key: key, by: by) }
+        let rkey = Self.replicatedKey(namespace, key)
+        try requireKind(rkey, key: key, "counter")
+        let me = replicator.me
+        let amount = Int64(by)
+        let v = replicator.update(rkey, empty: .counter(PNCounter())) { v in
+            v.modifyCounter { $0.increment(by: amount, at: me) }
+        }
+        try await persist([rkey])
+        guard case .counter(let c) = v else { return 0 }
+        return c.value
+    }
+
+    /// Adds `elements` to the OR-set under `key`, creating it. Returns the members after.
+    @discardableResult
+    public func add(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
+        try modifySet(namespace, key) { s, me in for e in elements { s.add(e, by: me) } }
+        return try await finishSet(namespace, key)
+    }
+
+    /// Removes `elements` from the OR-set under `key` (the adds this node has seen; a concurrent
+    /// add elsewhere survives). Returns the members after.
+    @discardableResult
+    public func remove(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
+        try modifySet(namespace, key) { s, _ in for e in elements { s.remove(e) } }
+        return try await finishSet(namespace, key)
+    }
+
+    private func modifySet(_ namespace: String, _ key: String, _ body: (inout ORSet<JSONValue>, ReplicaID) -> Void) throws {
+        try validateWritable(namespace, key)
+        let rkey = Self.replicatedKey(namespace, key)
+        try requireKind(rkey, key: key, "set")
+        let me = replicator.me
+        replicator.update(rkey, empty: .set(ORSet())) { v in
+            v.modifySet { body(&$0, me) }
+        }
+    }
+
+    private func finishSet(_ namespace: String, _ key: String) async throws -> [JSONValue] {
+        let rkey = Self.replicatedKey(namespace, key)
+        try await persist([rkey])
+        return try members(namespace, key) ?? []
+    }
+
+    // MARK: Helpers
+
+    /// Counters and sets cannot take over a key that holds another kind: a plain value (even
+    /// deleted) always wins a merge against them, so the write would be lost.
+    private func requireKind(_ rkey: String, key: String, _ wanted: String) throws {
+        guard let v = replicator[rkey] else { return }
+        let holds = Self.kind(v)
+        guard holds == wanted else { throw ReplicatedMemoryError.wrongKind(key: key, holds: holds, wanted: wanted) }
+    }
+
+    static func kind(_ v: Value) -> String {
+        switch v {
+        case .map: return "value"
+        case .counter: return "counter"
+        case .set: return "set"
+        case .register, .mvRegister: return "register"
+        }
+    }
+
+    func read(_ rkey: String, now: Int64) -> MemoryEntry? {
+        guard let v = replicator[rkey] else { return nil }
+        switch v {
+        case .map(let m):
+            guard let e = m.entries[""], e.isLive(at: now), let value = e.value else { return nil }
+            return MemoryEntry(value: value, expiresAt: e.expiresAt.map(Self.date), updatedAt: Self.date(e.timestamp.wall))
+        case .counter(let c):
+            return MemoryEntry(value: .number(Double(c.value)), expiresAt: nil, updatedAt: Self.date(now))
+        case .set(let s):
+            return MemoryEntry(value: .array(Self.sorted(s.elements)), expiresAt: nil, updatedAt: Self.date(now))
+        case .register(let r):
+            return MemoryEntry(value: r.value, expiresAt: nil, updatedAt: Self.date(r.timestamp.wall))
+        case .mvRegister(let r):
+            return MemoryEntry(value: .array(r.values), expiresAt: nil, updatedAt: Self.date(now))
+        }
+    }
+
+    /// Writes the current state of `keys` to SQLite; returns once committed.
+    func persist(_ keys: Set<String>) async throws {
+        var rows: [(String, Data?)] = []
+        for key in keys.sorted() {
+            guard let v = replicator[key] else { continue }
+            rows.append((key, try CRDTCoding.encode(v)))
+        }
+        do { try await store.save(rows) } catch {
+            throw MemoryError.backend("replicated memory: \(error)")
+        }
+    }
+
+    func validate(_ namespace: String, _ key: String) throws {
+        try validateNamespace(namespace)
+        guard !key.isEmpty, key.utf8.count <= MemoryBus.maxKeyBytes else {
+            throw MemoryError.invalidKey("key must be 1–\(MemoryBus.maxKeyBytes) UTF-8 bytes")
+        }
+    }
+
+    func validateWritable(_ namespace: String, _ key: String) throws {
+        try validate(namespace, key)
+        if key.hasPrefix("__") { throw MemoryError.reservedKey(key) }
+    }
+
+    func validateNamespace(_ namespace: String) throws {
+        guard isReplicated(namespace) else { throw ReplicatedMemoryError.notReplicated(namespace) }
+    }
+
+    static func replicatedKey(_ namespace: String, _ key: String) -> String { namespace + "/" + key }
+
+    static func sorted(_ elements: Set<JSONValue>) -> [JSONValue] {
+        elements.map { (String(decoding: (try? CRDTCoding.encode($0)) ?? Data(), as: UTF8.self), $0) }
+            .sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+
+    static func milliseconds(_ d: Duration) -> Int64 {
+        let (s, atto) = d.components
+        return s &* 1000 &+ atto / 1_000_000_000_000_000
+    }
+}
+
+/// What the replication shell has done, for `/metrics` and tests.
+public struct ReplicationStats: Sendable, Hashable {
+    /// Messages published to peers.
+    public var sent: UInt64 = 0
+    /// Messages received from peers.
+    public var received: UInt64 = 0
+    /// Messages dropped undecoded, by reason (`oversized`, `unsupported_version`, `malformed`).
+    public var rejected: [String: UInt64] = [:]
+    /// Publishes the transport refused.
+    public var sendFailures: UInt64 = 0
+    /// Persistence failures of received state (retried on the next tick).
+    public var persistFailures: UInt64 = 0
+    /// Replicated keys held (delete markers included).
+    public var keys: Int = 0
+    /// Peers replicated to.
+    public var peers: Int = 0
+}
