@@ -27,7 +27,7 @@ do {
             try await GossipBench.run()
         case "crdt":
             CRDTBench.run()
-            try await ReplicationBench.run() // [replicated-memory] heal_convergence_ms on 3 real nodes
+            try await ReplicationBench.run()
         case "gossip-sim":
             GossipSimBench.run()
         default:
