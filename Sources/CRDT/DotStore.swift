@@ -72,14 +72,18 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
             for key in keys { mergeKey(key, other.entries[key] ?? [], mineSeen, theirsSeen) }
             for (key, theirs) in other.entries where !keys.contains(key) { mergeKey(key, theirs, mineSeen, theirsSeen) }
         } else {
-            for (key, theirs) in other.entries { mergeKey(key, theirs, mineSeen, theirsSeen) }
-            // Keys only on this side lose the dots the other side has seen (and removed).
-            var dropped: [(Key, [Tagged])] = []
-            for (key, mine) in entries where other.entries[key] == nil {
-                guard mine.contains(where: { theirsSeen.contains($0.dot) }) else { continue }
-                dropped.append((key, mine.filter { !theirsSeen.contains($0.dot) }))
+            // Keys only on this side lose the dots the other side has seen (and removed). Done before
+            // their keys arrive, and the key is looked up in `other` only when one of its dots was seen
+            // there, which a context that never saw this side's writes rules out cheaply.
+            if !other.context.isEmpty {
+                var dropped: [(Key, [Tagged])] = []
+                for (key, mine) in entries {
+                    guard mine.contains(where: { theirsSeen.contains($0.dot) }), other.entries[key] == nil else { continue }
+                    dropped.append((key, mine.filter { !theirsSeen.contains($0.dot) }))
+                }
+                for (key, kept) in dropped { entries[key] = kept.isEmpty ? nil : kept }
             }
-            for (key, kept) in dropped { entries[key] = kept.isEmpty ? nil : kept }
+            for (key, theirs) in other.entries { mergeKey(key, theirs, mineSeen, theirsSeen) }
         }
         context.merge(other.context)
         if let mine = touched, let theirs = other.touched {
@@ -89,43 +93,60 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         }
     }
 
+    /// Joins one key: a single hash lookup, whose slot is read and written in place.
     @inlinable
     mutating func mergeKey(_ key: Key, _ theirs: [Tagged], _ mineSeen: ContextProbe, _ theirsSeen: ContextProbe) {
-        guard let index = entries.index(forKey: key) else {
+        Self.join(&entries[key], theirs, mineSeen, theirsSeen)
+    }
+
+    @inlinable
+    static func join(_ slot: inout [Tagged]?, _ theirs: [Tagged], _ mineSeen: ContextProbe, _ theirsSeen: ContextProbe) {
+        guard let mine = slot else {
             // Absent here: their dots survive unless this side has seen (removed) them.
             if theirs.isEmpty { return }
             if theirs.allSatisfy({ !mineSeen.contains($0.dot) }) {
-                entries[key] = theirs
+                slot = theirs
             } else {
                 let added = theirs.filter { !mineSeen.contains($0.dot) }
-                if !added.isEmpty { entries[key] = added }
+                if !added.isEmpty { slot = added }
             }
             return
         }
-        let mine = entries.values[index]
-        if mine == theirs { return }
-        // One pass: `mine` differs from `theirs`, so a change is the likely case.
+        if mine.count == 1 && theirs.count == 1 {
+            // The common case, one live write per side, without building a list unless both survive.
+            let m = mine[0], t = theirs[0]
+            if m.dot == t.dot { return }
+            let keepMine = !theirsSeen.contains(m.dot), addTheirs = !mineSeen.contains(t.dot)
+            switch (keepMine, addTheirs) {
+            case (true, false): return
+            case (false, true): slot = theirs
+            case (false, false): slot = nil
+            case (true, true): slot = m.dot < t.dot ? [m, t] : [t, m]
+            }
+            return
+        }
+        // Both lists are sorted by dot: walk them together.
         var result: [Tagged] = []
         result.reserveCapacity(mine.count + theirs.count)
         var changed = false
-        for t in mine {
-            if !theirsSeen.contains(t.dot) || theirs.contains(where: { $0.dot == t.dot }) {
-                result.append(t)
+        var i = 0, j = 0
+        while i < mine.count || j < theirs.count {
+            if j == theirs.count || (i < mine.count && mine[i].dot < theirs[j].dot) {
+                if theirsSeen.contains(mine[i].dot) { changed = true } else { result.append(mine[i]) }
+                i += 1
+            } else if i == mine.count || theirs[j].dot < mine[i].dot {
+                if !mineSeen.contains(theirs[j].dot) {
+                    result.append(theirs[j])
+                    changed = true
+                }
+                j += 1
             } else {
-                changed = true
+                result.append(mine[i])
+                i += 1
+                j += 1
             }
         }
-        for t in theirs where !mineSeen.contains(t.dot) && !mine.contains(where: { $0.dot == t.dot }) {
-            result.append(t)
-            changed = true
-        }
-        if !changed { return }
-        if result.isEmpty {
-            entries.remove(at: index)
-        } else {
-            if result.count > 1 { result.sort { $0.dot < $1.dot } }
-            entries.values[index] = result
-        }
+        if changed { slot = result.isEmpty ? nil : result }
     }
 
     /// Whether a live dot or the context names `removed`, or a value needs pruning.

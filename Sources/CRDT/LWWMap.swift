@@ -96,14 +96,14 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
             storage = other.storage
             return
         }
-        for (key, theirs) in other.storage {
-            // One hash lookup per entry: compare and replace through the index.
-            if let i = storage.index(forKey: key) {
-                if theirs.wins(over: storage.values[i]) { storage.values[i] = theirs }
-            } else {
-                storage[key] = theirs
-            }
-        }
+        // One hash lookup per entry, new keys included: the slot is read and written in place.
+        for (key, theirs) in other.storage { Self.join(&storage[key], theirs) }
+    }
+
+    @inlinable
+    static func join(_ slot: inout Entry?, _ theirs: Entry) {
+        if let mine = slot, !theirs.wins(over: mine) { return }
+        slot = theirs
     }
 
     /// Collects what no reader can see: entries expired at `now` become delete markers (the same
