@@ -176,7 +176,7 @@ extension Kernel {
     }
 
     /// Messages a drain takes per lock: fewer acquisitions of the lock senders contend for.
-    static let drainBatch = 32
+    static let drainBatch = 256
 
     /// Delivers the mailbox one message at a time while the process runs; ends when it is empty for
     /// a few polls, or the process is not running. Messages are taken in small batches; between two
@@ -190,7 +190,7 @@ extension Kernel {
         var spins = 0
         var expired: [BrokerMessage] = []
         var batch: [BrokerMessage] = []
-        batch.reserveCapacity(Kernel.drainBatch)
+        batch.reserveCapacity(32)  // grows to drainBatch only while the drain is behind
         while true {
             // The process lock (which every send takes) is held only to read the state and the
             // mailbox; the batch is taken under the mailbox's own lock after it is released. A
