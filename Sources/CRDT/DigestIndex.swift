@@ -44,6 +44,12 @@ struct DigestIndex: Sendable {
         return buckets
     }
 
+    /// The hash of one key's current value; nil when absent.
+    mutating func hash<V: Encodable>(of key: String, in values: [String: V]) -> UInt64? {
+        if dirty.contains(key) { refresh(values) }
+        return keyHashes[key]
+    }
+
     /// The hashes of every key in the given buckets.
     mutating func keyHashes<V: Encodable>(_ values: [String: V], inBuckets wanted: Set<Int>) -> [String: UInt64] {
         refresh(values)

@@ -47,6 +47,12 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
     private var lastAntiEntropy: Int64?
     private var antiEntropyCursor = 0
     private var needsCatchUp = true
+    /// Values recently sent to each peer by anti-entropy, with their hash and when, so that
+    /// overlapping anti-entropy rounds do not send the same values again (`stateResendAfter`).
+    private var recentlySent: [ReplicaID: [String: (hash: UInt64, at: Int64)]] = [:]
+    /// When each peer was last answered a digest with key hashes: a digest arriving while that
+    /// exchange is still running is not answered with every key hash again.
+    private var keyDigestSent: [ReplicaID: Int64] = [:]
     /// Replicas pruned away: incoming data is cleaned of them before it is merged.
     public private(set) var prunedReplicas: Set<ReplicaID> = []
     var digest: DigestIndex
@@ -145,16 +151,30 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
         let next = newPeers.subtracting([me])
         for gone in peers.subtracting(next) {
             progress.removeValue(forKey: gone)
+            recentlySent.removeValue(forKey: gone)
+            keyDigestSent.removeValue(forKey: gone)
         }
-        // A new peer catches up through anti-entropy; deltas flow to it from here on.
-        for added in next.subtracting(peers) {
-            progress[added] = PeerProgress(acked: ownSeq, sentUpTo: ownSeq, lastSent: nil)
+        // A new (or re-admitted) peer catches up through anti-entropy, started at once rather than
+        // when the rotation reaches it; deltas flow to it from here on. It is told so with an
+        // empty state covering our batches so far: otherwise a receiver that still holds an older
+        // mark for us sees a gap before our next batch and never acknowledges again, and every
+        // later delta is resent to it until the outbox overflows into full-state transfers.
+        var out: [Directive] = []
+        let added = next.subtracting(peers)
+        for peer in added {
+            progress[peer] = PeerProgress(acked: ownSeq, sentUpTo: ownSeq, lastSent: nil)
         }
         peers = next
         trimOutbox()
-        guard needsCatchUp, !peers.isEmpty else { return [] }
+        if !added.isEmpty, !needsCatchUp {
+            let buckets = digest.bucketHashes(values)
+            for peer in added.sorted() {
+                out += send(.state(covers: SequenceMark(epoch: epoch, seq: ownSeq), entries: [:]), to: peer)
+                out += send(.digest(buckets: buckets), to: peer)
+            }
+        }
+        guard needsCatchUp, !peers.isEmpty else { return out }
         needsCatchUp = false
-        var out: [Directive] = []
         for peer in peers.sorted().prefix(max(1, settings.deltaFanout)) {
             out += send(.digest(buckets: digest.bucketHashes(values)), to: peer)
         }
@@ -183,6 +203,7 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
 
         if !peers.isEmpty, lastAntiEntropy.map({ now - $0 >= settings.antiEntropyInterval }) ?? true {
             lastAntiEntropy = now
+            forgetOldSends(now: now)
             let ordered = peers.sorted()
             let peer = ordered[antiEntropyCursor % ordered.count]
             antiEntropyCursor &+= 1
@@ -228,6 +249,12 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
 
         case .ack(let epoch, let seq):
             guard epoch == self.epoch, var p = progress[peer] else { return [] }
+            if seq < p.acked {
+                // The peer holds an older mark than we count on (it missed the covering state
+                // sent when it was re-admitted, or this ack is late): restate the mark, which is
+                // harmless if it already has it, so its acknowledgements move again.
+                return send(.state(covers: SequenceMark(epoch: epoch, seq: p.acked), entries: [:]), to: peer)
+            }
             // A receiver's mark only grows (it always receives from `acked + 1`, and one that has
             // never heard from us starts where we are), so a late ack, reordered behind a newer one,
             // must not move `acked` back and force a full-state transfer. Loss is repaired by
@@ -257,6 +284,8 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             let mine = digest.bucketHashes(values)
             let differing = buckets.indices.filter { buckets[$0] != mine[$0] }
             guard !differing.isEmpty else { return [] }
+            if let last = keyDigestSent[peer], now - last < settings.stateResendAfter { return [] }
+            keyDigestSent[peer] = now
             let keyHashes = digest.keyHashes(values, inBuckets: Set(differing))
             return sendChunked(keyHashes.map { ($0.key, $0.value) }, to: peer, size: { $0.0.utf8.count + 24 }) { part in
                 .keyDigest(buckets: differing, hashes: Dictionary(uniqueKeysWithValues: part))
@@ -269,7 +298,7 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             let wanted = theirs.filter { key, hash in
                 inBuckets.contains(digest.bucket(of: key)) && mine[key] != hash
             }.map(\.key).sorted()
-            var out = sendState(keys: toSend, covers: nil, to: peer)
+            var out = sendState(keys: notRecentlySent(toSend, to: peer, now: now), covers: nil, to: peer)
             if !wanted.isEmpty {
                 out += sendChunked(wanted.map { ($0, ()) }, to: peer, size: { $0.0.utf8.count + 4 }) { part in
                     .request(keys: part.map(\.0))
@@ -278,11 +307,35 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             return out
 
         case .request(let keys):
-            return sendState(keys: keys.filter { values[$0] != nil }, covers: nil, to: peer)
+            return sendState(keys: notRecentlySent(keys.filter { values[$0] != nil }, to: peer, now: now),
+                             covers: nil, to: peer)
         }
     }
 
     // MARK: - Sending
+
+    /// `keys` less those whose current value went to `peer` within `stateResendAfter`; records
+    /// the rest as sent now.
+    private mutating func notRecentlySent(_ keys: [String], to peer: ReplicaID, now: Int64) -> [String] {
+        var sent = recentlySent.removeValue(forKey: peer) ?? [:]
+        var out: [String] = []
+        out.reserveCapacity(keys.count)
+        for key in keys {
+            guard let h = digest.hash(of: key, in: values) else { continue }
+            if let last = sent[key], last.hash == h, now - last.at < settings.stateResendAfter { continue }
+            sent[key] = (h, now)
+            out.append(key)
+        }
+        recentlySent[peer] = sent
+        return out
+    }
+
+    private mutating func forgetOldSends(now: Int64) {
+        for peer in Array(recentlySent.keys) {
+            recentlySent[peer] = recentlySent[peer]?.filter { now - $0.value.at < settings.stateResendAfter }
+            if recentlySent[peer]?.isEmpty == true { recentlySent.removeValue(forKey: peer) }
+        }
+    }
 
     private mutating func sendDeltas(to peer: ReplicaID, now: Int64) -> [Directive] {
         guard var p = progress[peer] else { return [] }

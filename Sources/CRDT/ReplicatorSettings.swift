@@ -9,6 +9,12 @@ public struct ReplicatorSettings: Sendable, Hashable {
     public var resendAfter: Int64 = 1_000
     /// How often one peer (rotating) is offered an anti-entropy digest.
     public var antiEntropyInterval: Int64 = 1_000
+    /// Anti-entropy does not send a peer the same value of a key again within this time: after a
+    /// heal, digests keep arriving every `antiEntropyInterval` while the first transfer of
+    /// thousands of values is still in flight, and answering each of them with everything again
+    /// multiplies the traffic (and the decoding work) that convergence waits behind. A transfer
+    /// that was lost is sent again by the first anti-entropy round after this time.
+    public var stateResendAfter: Int64 = 2_000
     /// The largest encoded message sent or accepted.
     public var maxMessageBytes: Int = 512 * 1024
     /// Delta batches kept for peers that have not acknowledged them; a peer further behind gets
