@@ -21,6 +21,9 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
+        // Child processes: posix_spawn with a clean signal mask and no inherited descriptors, pipes or
+        // log files, signals, waits with a deadline, always reaped. Exec agents and test fixtures.
+        .target(name: "ChildProcess", swiftSettings: strict),
         // The transport abstraction (publish, subscribe, request) and its in-process implementation.
         .target(name: "Transport", swiftSettings: strict),
         // The local kernel: agents, processes, events, memory, broker, tools, scheduler, contracts,
@@ -35,12 +38,12 @@ let package = Package(
         // One node: wires the kernel and cluster services, HTTP API, config, lifecycle.
         .target(
             name: "NodeAgent",
-            dependencies: ["ClusterCore", "Transport", "NATSBridge", "Gossip", "CRDT", "CYAML", "CMicroHTTPD", "CSQLite"],
+            dependencies: ["ClusterCore", "Transport", "NATSBridge", "Gossip", "CRDT", "ChildProcess", "CYAML", "CMicroHTTPD", "CSQLite"],
             swiftSettings: strict),
         .executableTarget(name: "agentvm-node", dependencies: ["NodeAgent"], swiftSettings: strict),
         .executableTarget(
             name: "agentvm-bench",
-            dependencies: ["ClusterCore", "NodeAgent", "Transport", "NATSBridge", "Gossip", "CRDT", "CSQLite", "CNATS", "AgentVMTestKit"],
+            dependencies: ["ClusterCore", "NodeAgent", "Transport", "NATSBridge", "Gossip", "CRDT", "CSQLite", "CNATS", "AgentVMTestKit", "ChildProcess"],
             swiftSettings: strict),
         // A Swift program that runs an embedded node in its own process.
         .executableTarget(name: "EmbeddedNodeExample", dependencies: ["NodeAgent", "ClusterCore"],
@@ -48,16 +51,17 @@ let package = Package(
 
         // Test kit: the deterministic simulator (manual clock, seeded randomness, simulated network)
         // and fixtures for real processes (nats-server, agentvm-node, temp dirs, deadlines).
-        .target(name: "AgentVMTestKit", dependencies: ["Transport", "Gossip"], swiftSettings: strict),
+        .target(name: "AgentVMTestKit", dependencies: ["Transport", "Gossip", "ChildProcess"], swiftSettings: strict),
 
+        .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "AgentVMTestKit"], swiftSettings: strict),
         .testTarget(name: "ClusterCoreTests", dependencies: ["ClusterCore", "AgentVMTestKit"], swiftSettings: strict),
-        .testTarget(name: "NATSBridgeTests", dependencies: ["NATSBridge", "Transport", "AgentVMTestKit"], swiftSettings: strict),
+        .testTarget(name: "NATSBridgeTests", dependencies: ["NATSBridge", "Transport", "AgentVMTestKit", "ChildProcess"], swiftSettings: strict),
         .testTarget(name: "GossipTests", dependencies: ["Gossip", "Transport", "AgentVMTestKit"], swiftSettings: strict),
         .testTarget(name: "CRDTTests", dependencies: ["CRDT", "Transport", "AgentVMTestKit"], swiftSettings: strict),
         .testTarget(
             name: "NodeAgentTests",
-            dependencies: ["NodeAgent", "ClusterCore", "Transport", "NATSBridge", "AgentVMTestKit"],
+            dependencies: ["NodeAgent", "ClusterCore", "Transport", "NATSBridge", "AgentVMTestKit", "ChildProcess"],
             swiftSettings: strict),
     ]
 )

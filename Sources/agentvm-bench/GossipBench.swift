@@ -1,4 +1,5 @@
 import AgentVMTestKit
+import ChildProcess
 import Foundation
 import NodeAgent
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import AgentVMTestKit
+import ChildProcess
 import Foundation
 import NATSBridge
 import Testing
@@ -23,9 +24,9 @@ import Transport
         ]
         for (i, argv) in steps.enumerated() {
             let p = try ChildProcess(argv, logDirectory: dir.file("logs"), name: "openssl-\(i)")
-            guard let status = p.wait(deadline: .seconds(30)), status == 0 else {
+            guard p.wait(deadline: .seconds(30)) == .exited(0) else {
                 p.kill9()
-                throw FixtureError.exited("openssl step \(i): \(p.stderrText())", p.status ?? -1)
+                throw FixtureError.exited("openssl step \(i): \(p.stderrText())", p.termination?.exitCode ?? -1)
             }
         }
     }

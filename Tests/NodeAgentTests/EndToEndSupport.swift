@@ -1,4 +1,5 @@
 import AgentVMTestKit
+import ChildProcess
 import Foundation
 import NodeAgent
 #if canImport(Glibc)
@@ -37,11 +38,6 @@ struct CLIRun: CustomStringConvertible {
     var lines: [String] { stdout.split(separator: "\n").map(String.init) }
 }
 
-/// The exit code of a wait status, or minus the signal that ended the process.
-func exitCode(_ status: Int32) -> Int32 {
-    (status & 0x7f) == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
-}
-
 /// A real `agentvm-node start` in a temp directory, driven through the CLI binary and HTTP.
 /// Every child is stopped by PID when the test ends (ChildProcess reaps on release).
 final class NodeUnderTest {
@@ -74,7 +70,7 @@ final class NodeUnderTest {
         let status = data.appendingPathComponent("node.json").path
         var found = ""
         let ready = try await waitUntil(deadline: .seconds(60), poll: .milliseconds(50)) {
-            guard process.isRunning else { throw FixtureError.exited("agentvm-node: \(process.stderrText())", process.status ?? -1) }
+            guard process.isRunning else { throw FixtureError.exited("agentvm-node: \(process.stderrText())", process.termination?.exitCode ?? -1) }
             guard let raw = FileManager.default.contents(atPath: status),
                   let json = try? JSONValue.parse(raw), let api = json["api"]?.stringValue,
                   json["pid"]?.intValue == Int(process.pid) else { return false }
@@ -92,11 +88,11 @@ final class NodeUnderTest {
         guard let child else { return nil }
         child.signal(SIGTERM)
         _ = await waitUntil(deadline: .seconds(30), poll: .milliseconds(20)) { !child.isRunning }
-        guard let status = child.status else {
+        guard let ended = child.termination else {
             child.kill9()
             return nil
         }
-        return exitCode(status)
+        return ended.exitCode
     }
 
     /// SIGKILL, no chance to clean up.
@@ -110,11 +106,11 @@ final class NodeUnderTest {
         let argv = [binary] + args + (explicit && !api.isEmpty ? ["--api", api] : [])
         let process = try ChildProcess(argv, environment: environment, logDirectory: dir.url, name: "cli-\(runs)")
         let done = await waitUntil(deadline: .seconds(60), poll: .milliseconds(10)) { !process.isRunning }
-        guard done, let status = process.status else {
+        guard done, let ended = process.termination else {
             process.kill9()
             throw FixtureError.notReady("agentvm-node \(args.joined(separator: " ")) did not finish")
         }
-        return CLIRun(code: exitCode(status), stdout: process.stdoutText(), stderr: process.stderrText())
+        return CLIRun(code: ended.exitCode, stdout: process.stdoutText(), stderr: process.stderrText())
     }
 
     /// A CLI child left running (for `logs --follow`); the caller stops it.

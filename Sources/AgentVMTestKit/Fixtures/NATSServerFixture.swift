@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -74,7 +75,7 @@ public final class NATSServerFixture: Sendable {
         }
         if !child.isRunning {
             let log = child.stderrText().split(separator: "\n").suffix(5).joined(separator: "\n")
-            throw FixtureError.exited("nats-server \(name) on port \(port): \(log)", child.status ?? -1)
+            throw FixtureError.exited("nats-server \(name) on port \(port): \(log)", child.termination?.exitCode ?? -1)
         }
         if !ready { throw FixtureError.notReady("nats-server \(name) on port \(port)") }
     }
@@ -121,7 +122,7 @@ public final class NATSServerFixture: Sendable {
     public func monitor(_ path: String) -> String? { httpGet(port: monitorPort, path: path) }
 
     deinit {
-        process.withLock { $0?.kill9() }
+        process.withLock { _ = $0?.kill9() }
     }
 }
 

@@ -1,3 +1,4 @@
+import ChildProcess
 import ClusterCore
 import Foundation
 import Synchronization
@@ -9,6 +10,8 @@ import Glibc
 ///
 /// One instance runs the program once; a restart is a new instance (see `RestartPolicy`).
 /// Stdout and stderr are read on dedicated threads; stdin writes go through a serial queue.
+/// Requests from the program are capped (`ExecConfiguration.maxInFlightRequests`) by back-pressure:
+/// at the cap the stdout reader stops reading until a reply has been written (see `RequestLimit`).
 /// Starting one ignores SIGPIPE in the node (process-wide) so a write to a dead program fails
 /// instead of killing the node; the program itself starts with default signal dispositions.
 public final class ExecAgentProcess: Sendable {
@@ -24,13 +27,15 @@ public final class ExecAgentProcess: Sendable {
     private let host: any ExecHost
     private let state = Mutex<State>(State())
     private let writeQueue = DispatchQueue(label: "agentvm.exec.stdin")
+    private let requests: RequestLimit
 
     private enum Phase { case idle, starting, running, stopping, exited }
 
     private struct State {
         var phase = Phase.idle
         var pid: Int32 = 0
-        var pipes: PipeSet?
+        var child: ChildProcess?
+        var capReported = false
         var pending: [String: CheckedContinuation<ExecResult, any Error>] = [:]
         var ready: CheckedContinuation<Void, any Error>?
         var readySeen = false
@@ -48,6 +53,7 @@ public final class ExecAgentProcess: Sendable {
         self.config = config
         self.configuration = configuration
         self.host = host
+        requests = RequestLimit(cap: configuration.maxInFlightRequests)
     }
 
     /// Lines from the program that broke the protocol so far.
@@ -58,6 +64,19 @@ public final class ExecAgentProcess: Sendable {
 
     /// How it ended, once it has.
     public var exitStatus: ExecExit? { state.withLock { $0.exit } }
+
+    /// The program's requests taken and not yet answered (at most `configuration.maxInFlightRequests`
+    /// while it runs).
+    public var requestsInFlight: Int { requests.inFlight }
+
+    /// The most requests that were in flight at once.
+    public var requestsInFlightHighWater: Int { requests.highWater }
+
+    /// How many times reading the program's stdout paused because its requests were at the cap.
+    public var requestCapPauses: Int { requests.pauses }
+
+    /// Whether reading the program's stdout is paused right now, its requests being at the cap.
+    public var isPausedAtRequestCap: Bool { requests.readerIsWaiting }
 
     /// Launches the program, sends `hello` and waits for `ready`. On timeout the program is stopped.
     public func start() async throws {
@@ -71,33 +90,40 @@ public final class ExecAgentProcess: Sendable {
         let child: ChildProcess
         do {
             let executable = try Self.resolve(configuration)
-            child = try ChildProcess.spawn(
-                executable: executable.path, argv: configuration.argv,
-                environment: configuration.environment ?? ProcessInfo.processInfo.environment,
-                workingDirectory: configuration.workingDirectory,
-                onExit: { [self] status in processTerminated(status) })
+            // Its own process group, so that the SIGTERM and SIGKILL of `terminate()` reach what it started.
+            child = try ChildProcess(
+                executable: executable.path, argv: configuration.argv, environment: configuration.environment,
+                workingDirectory: configuration.workingDirectory, stdin: .pipe, stdout: .pipe, stderr: .pipe,
+                newProcessGroup: true, onExit: { [self] ended in processTerminated(ended) })
+        } catch let error as ChildProcessError {
+            state.withLock { $0.phase = .idle }
+            throw ExecError.launchFailed(error.description)
         } catch {
             state.withLock { $0.phase = .idle }
             throw error
         }
-        let pipes = PipeSet(child: child)
         state.withLock {
             $0.pid = child.pid
-            $0.pipes = pipes
+            $0.child = child
         }
         let maxLine = configuration.maxLineBytes
-        Thread.detachNewThread { [self] in
-            LineReader.run(fd: child.stdoutFD, maxLine: maxLine, onLine: handleLine,
-                           onOverflow: { malformed(ExecProtocolError.lineTooLong(maxLine).description) })
-            close(child.stdoutFD)
-            state.withLock { $0.stdoutClosed = true }
+        // Each reader holds `child`, which keeps its descriptor open until the reader is done.
+        if let fd = child.stdoutFD {
+            Thread.detachNewThread { [self] in
+                LineReader.run(fd: fd, maxLine: maxLine, onLine: handleLine,
+                               onOverflow: { malformed(ExecProtocolError.lineTooLong(maxLine).description) })
+                withExtendedLifetime(child) {}
+                state.withLock { $0.stdoutClosed = true }
+            }
         }
-        Thread.detachNewThread { [self] in
-            LineReader.run(fd: child.stderrFD, maxLine: maxLine, onLine: { line in
-                host.log(ExecLogEntry(level: "info", message: String(decoding: line, as: UTF8.self), source: .stderr),
-                         from: processID)
-            }, onOverflow: {})
-            close(child.stderrFD)
+        if let fd = child.stderrFD {
+            Thread.detachNewThread { [self] in
+                LineReader.run(fd: fd, maxLine: maxLine, onLine: { line in
+                    host.log(ExecLogEntry(level: "info", message: String(decoding: line, as: UTF8.self), source: .stderr),
+                             from: processID)
+                }, onOverflow: {})
+                withExtendedLifetime(child) {}
+            }
         }
         send(["type": "hello", "version": 1, "process": .string(processID), "agent": .string(agent), "config": config])
         do {
@@ -165,20 +191,21 @@ public final class ExecAgentProcess: Sendable {
     /// `terminateGrace`, signalling its whole process group. Returns how it ended (nil if never started).
     @discardableResult
     public func terminate() async -> ExecExit? {
-        let (pid, done) = state.withLock { s -> (Int32, ExecExit?) in
-            if let exit = s.exit { return (0, exit) }
+        let (child, done) = state.withLock { s -> (ChildProcess?, ExecExit?) in
+            if let exit = s.exit { return (nil, exit) }
             s.shutdownRequested = true
             if s.phase != .idle { s.phase = .stopping }
-            return (s.pid, nil)
+            return (s.child, nil)
         }
         if let done { return done }
-        guard pid > 0 else { return nil }
+        guard let child else { return nil }
         send(["type": "shutdown"])
         closeStdin()
         if let exit = await waitForExit(configuration.shutdownGrace) { return exit }
-        signalGroup(pid, SIGTERM)
+        // To the whole process group, so helpers it spawned go too; a no-op once it is reaped.
+        child.signal(SIGTERM)
         if let exit = await waitForExit(configuration.terminateGrace) { return exit }
-        signalGroup(pid, SIGKILL)
+        child.signal(SIGKILL)
         return await waitForExit(.seconds(60))
     }
 
@@ -190,13 +217,6 @@ public final class ExecAgentProcess: Sendable {
             if ContinuousClock.now >= deadline { return nil }
             try? await Task.sleep(for: .milliseconds(10))
         }
-    }
-
-    private func signalGroup(_ pid: Int32, _ sig: Int32) {
-        // Foundation starts the child as a process-group leader; signal the group so helpers it
-        // spawned go too. Only while we have not seen the exit, so the group id is still ours.
-        let alive = state.withLock { $0.exit == nil }
-        if alive { _ = kill(-pid, sig) }
     }
 
     // MARK: - Output from the program
@@ -255,20 +275,25 @@ public final class ExecAgentProcess: Sendable {
             guard let id = object["id"], Self.idString(id) != nil else {
                 return malformed(ExecProtocolError.missingField("id", in: type).description)
             }
+            // Back-pressure: at the cap this blocks the stdout reader, so the program's writes
+            // block once the pipe is full. Every request that gets a reply holds a slot until the
+            // reply is written.
+            if requests.acquire() { reportCapReached() }
             let request: ExecRequest
             do {
                 request = try ExecRequest.parse(type: type, object)
             } catch {
                 malformed(error.description)
-                send(["type": "reply", "id": id, "error": ["message": .string(error.description)]])
+                send(["type": "reply", "id": id, "error": ["message": .string(error.description)]], then: requests.release)
                 return
             }
             Task { [self] in
                 do {
                     let value = try await host.handle(request, from: processID)
-                    send(["type": "reply", "id": id, "result": value])
+                    send(["type": "reply", "id": id, "result": value], then: requests.release)
                 } catch {
-                    send(["type": "reply", "id": id, "error": ["message": .string(String(describing: error))]])
+                    send(["type": "reply", "id": id, "error": ["message": .string(String(describing: error))]],
+                         then: requests.release)
                 }
             }
         default:
@@ -318,6 +343,18 @@ public final class ExecAgentProcess: Sendable {
         return nil
     }
 
+    /// Says once per run that the program reached its cap, so a slow program is explained in its log.
+    private func reportCapReached() {
+        let first = state.withLock { s -> Bool in
+            defer { s.capReported = true }
+            return !s.capReported
+        }
+        guard first else { return }
+        host.log(ExecLogEntry(level: "warn", message: "program reached its cap of \(requests.cap) requests in flight; "
+                              + "reading its output paused until replies are written (exec.maxInFlightRequests)",
+                              source: .node), from: processID)
+    }
+
     private func malformed(_ why: String) {
         state.withLock { $0.malformed += 1 }
         host.log(ExecLogEntry(level: "warn", message: "malformed output from program: \(why)", source: .node), from: processID)
@@ -325,27 +362,39 @@ public final class ExecAgentProcess: Sendable {
 
     // MARK: - Input to the program
 
-    private func send(_ message: JSONValue) {
-        guard let fd = state.withLock({ $0.pipes?.stdinFD }) else { return }
+    /// Writes `message` as one line on the write queue, then runs `then` (written or not).
+    private func send(_ message: JSONValue, then: (@Sendable () -> Void)? = nil) {
+        guard let child = state.withLock({ $0.child }) else {
+            then?()
+            return
+        }
         var encoded = message.encoded()
         encoded.append(0x0A)
         let line = encoded
-        writeQueue.async { [self] in
-            // A failed write means the program is gone; its exit is reported by the termination handler.
-            let open = state.withLock { $0.pipes?.stdinOpen ?? false }
-            if open { _ = LineReader.writeAll(fd: fd, line) }
+        writeQueue.async {
+            // A failed write means the program is gone (or stdin was closed); its exit is reported
+            // by the termination handler.
+            child.writeStdin(line)
+            then?()
         }
     }
 
     private func closeStdin() {
-        writeQueue.async { [self] in
-            state.withLock { $0.pipes }?.closeStdin()
-        }
+        guard let child = state.withLock({ $0.child }) else { return }
+        writeQueue.async { child.closeStdin() }
     }
 
     // MARK: - Exit
 
-    private func processTerminated(_ status: ExecExit.Status) {
+    private func processTerminated(_ ended: ChildProcess.Termination) {
+        let status: ExecExit.Status
+        switch ended {
+        case .exited(let code): status = .exited(code)
+        case .signaled(let signal): status = .signaled(signal)
+        }
+        // Nothing reads replies any more: what is left in its stdout (bounded by the pipe) is read
+        // at once, and the requests in it still run, as they would have had it lived.
+        requests.open()
         // Let the stdout reader drain lines written just before the exit, briefly.
         Thread.detachNewThread { [self] in
             let deadline = Date().addingTimeInterval(2)
@@ -391,24 +440,5 @@ public final class ExecAgentProcess: Sendable {
             if access(candidate, X_OK) == 0 { return URL(fileURLWithPath: candidate) }
         }
         throw ExecError.launchFailed("\(program) not found in PATH")
-    }
-}
-
-/// The program's stdin, closed once, on the write queue.
-private final class PipeSet: Sendable {
-    let stdinFD: Int32
-    private let open = Mutex(true)
-
-    init(child: ChildProcess) { stdinFD = child.stdinFD }
-
-    var stdinOpen: Bool { open.withLock { $0 } }
-
-    func closeStdin() {
-        let wasOpen = open.withLock { o -> Bool in
-            let was = o
-            o = false
-            return was
-        }
-        if wasOpen { close(stdinFD) }
     }
 }

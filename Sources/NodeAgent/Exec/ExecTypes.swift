@@ -16,6 +16,13 @@ public struct ExecConfiguration: Sendable {
     public var terminateGrace: Duration = .seconds(2)
     /// Longest accepted stdout line; longer lines are dropped and counted as malformed.
     public var maxLineBytes: Int = 16 << 20
+    /// Most requests (memory, tool calls, publish, send) the program may have in flight; beyond it the
+    /// node stops reading the program's stdout until a reply has been written (back-pressure).
+    public var maxInFlightRequests: Int = ExecConfiguration.defaultMaxInFlightRequests
+
+    /// The default cap on requests in flight: RFC 9113 (HTTP/2) §6.5.2 recommends that a peer allow
+    /// no fewer than 100 concurrent streams; a program gets as much room as an HTTP/2 client would.
+    public static let defaultMaxInFlightRequests = 100
 
     /// Creates a configuration for `argv`.
     public init(argv: [String], workingDirectory: String? = nil, environment: [String: String]? = nil) {

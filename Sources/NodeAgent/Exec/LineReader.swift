@@ -38,16 +38,4 @@ enum LineReader {
         }
         if !line.isEmpty && !discarding { onLine(line) }
     }
-
-    /// Writes all of `data`, retrying on EINTR; false when the pipe is closed.
-    static func writeAll(fd: Int32, _ data: Data) -> Bool {
-        var offset = 0
-        while offset < data.count {
-            let n = data.withUnsafeBytes { raw in write(fd, raw.baseAddress.map { $0 + offset }, data.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            offset += n
-        }
-        return true
-    }
 }
