@@ -220,7 +220,7 @@ import Glibc
         #expect(await node.terminate() == 0)
         // The node closing the stream ends the follower with an error.
         #expect(await waitUntil(deadline: .seconds(30)) { !follower.isRunning })
-        #expect(follower.status.map(exitCode) == 1, "\(follower.stderrText())")
+        #expect(follower.termination == .exited(1), "\(follower.stderrText())")
         #expect(follower.stderrText().contains("closed the event stream"))
     }
 
