@@ -9,7 +9,7 @@ struct ConfigDecoder {
 
     static let topKeys = ["name", "debug", "maxProcesses", "memory", "agents", "tools", "channels", "env", "node", "cluster"]
     static let agentKeys = ["description", "handler", "command", "tools", "permissions", "contract", "limits",
-                            "memory", "replicas", "restart", "config", "capabilities"]
+                            "memory", "replicas", "restart", "exec", "config", "capabilities"]
 
     func decode(_ root: YAMLNode) -> NodeConfig {
         var c = NodeConfig()
@@ -134,6 +134,12 @@ struct ConfigDecoder {
         if let rs = r.child("restart", known: ["policy", "maxRestarts"]) {
             if let v = rs.choice("policy", NodeConfig.RestartPolicy.self, noun: "restart policy") { a.restart.policy = v }
             if let v = rs.int("maxRestarts", min: 0) { a.restart.maxRestarts = v }
+        }
+        if let x = r.child("exec", known: ["maxInFlightRequests"]) {
+            a.execMaxInFlightRequests = x.int("maxInFlightRequests", min: 1)
+            if a.handler != "exec", !a.handler.isEmpty, let xe = r.entry("exec") {
+                r.fail(xe, "'exec' settings are only used by the exec handler", hint: "remove them or set 'handler: exec'")
+            }
         }
         if let ce = r.entry("config"), let v = r.json(ce) { a.config = v }
         if let v = r.stringList("capabilities") { a.capabilities = v }

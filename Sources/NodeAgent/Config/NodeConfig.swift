@@ -72,6 +72,8 @@ public struct NodeConfig: Sendable, Hashable {
         /// Processes to spawn at start.
         public var replicas: Int = 0
         public var restart = Restart()
+        /// `exec.maxInFlightRequests`: most requests an exec program may have in flight; nil = the exec default.
+        public var execMaxInFlightRequests: Int?
         /// Free JSON handed to the handler.
         public var config: JSONValue = .object([:])
         public var capabilities: [String] = []
