@@ -278,7 +278,7 @@ public final class ExecAgentProcess: Sendable {
             // Back-pressure: at the cap this blocks the stdout reader, so the program's writes
             // block once the pipe is full. Every request that gets a reply holds a slot until the
             // reply is written.
-            if requests.acquire() { reportCapReached() }
+            requests.acquire(onPause: reportCapReached)
             let request: ExecRequest
             do {
                 request = try ExecRequest.parse(type: type, object)

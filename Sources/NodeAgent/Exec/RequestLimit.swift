@@ -25,25 +25,31 @@ final class RequestLimit: Sendable {
     /// A limit of `cap` (at least 1).
     init(cap: Int) { self.cap = max(1, cap) }
 
-    /// Takes a slot, blocking the calling (reader) thread while all are taken. Returns whether it
-    /// had to wait, so the caller can say so once.
-    @discardableResult
-    func acquire() -> Bool {
-        var waited = false
+    /// Takes a slot, blocking the calling (reader) thread while all are taken; `onPause` runs
+    /// before it blocks (and before `readerIsWaiting` turns true), once per pause.
+    func acquire(onPause: () -> Void) {
+        var announced = false
         while true {
-            let taken = state.withLock { s -> Bool in
+            let taken = state.withLock { s -> Bool? in
                 if s.open || s.inFlight < cap {
                     s.inFlight += 1
                     s.highWater = max(s.highWater, s.inFlight)
                     return true
                 }
+                guard announced else { return nil }
                 s.readerWaiting = true
                 s.pauses += 1
                 return false
             }
-            if taken { return waited }
-            waited = true
-            wake.wait()
+            switch taken {
+            case true?: return
+            case nil:
+                announced = true
+                onPause()
+            case false?:
+                wake.wait()
+                announced = false
+            }
         }
     }
 

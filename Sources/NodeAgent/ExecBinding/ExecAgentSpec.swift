@@ -13,16 +13,20 @@ public struct ExecAgentSpec: Sendable, Equatable {
     public var restart: RestartPolicy
     /// How long a graceful stop waits for the program to exit after `shutdown`.
     public var shutdownGrace: Duration
+    /// Most requests the program may have in flight (`exec.maxInFlightRequests`).
+    public var maxInFlightRequests: Int
 
     /// A spec from its parts.
     public init(argv: [String], workingDirectory: String? = nil, environment: [String: String] = [:],
                 restart: RestartPolicy = RestartPolicy(mode: .onFailure, maxRestarts: 3),
-                shutdownGrace: Duration = .seconds(5)) {
+                shutdownGrace: Duration = .seconds(5),
+                maxInFlightRequests: Int = ExecConfiguration.defaultMaxInFlightRequests) {
         self.argv = argv
         self.workingDirectory = workingDirectory
         self.environment = environment
         self.restart = restart
         self.shutdownGrace = shutdownGrace
+        self.maxInFlightRequests = maxInFlightRequests
     }
 
     /// The spec of a config agent with `handler: exec`; nil when it has no command.
@@ -31,7 +35,8 @@ public struct ExecAgentSpec: Sendable, Equatable {
         let mode = RestartPolicy.Mode(rawValue: agent.restart.policy.rawValue) ?? .onFailure
         self.init(argv: argv, workingDirectory: config.baseDirectory, environment: config.env,
                   restart: RestartPolicy(mode: mode, maxRestarts: agent.restart.maxRestarts),
-                  shutdownGrace: min(config.node.shutdownGrace, .seconds(5)))
+                  shutdownGrace: min(config.node.shutdownGrace, .seconds(5)),
+                  maxInFlightRequests: agent.execMaxInFlightRequests ?? ExecConfiguration.defaultMaxInFlightRequests)
     }
 
     /// The `ExecConfiguration` for one run of the program.
@@ -40,6 +45,7 @@ public struct ExecAgentSpec: Sendable, Equatable {
         env.merge(environment) { _, configured in configured }
         var c = ExecConfiguration(argv: argv, workingDirectory: workingDirectory, environment: env)
         c.shutdownGrace = shutdownGrace
+        c.maxInFlightRequests = maxInFlightRequests
         return c
     }
 }
