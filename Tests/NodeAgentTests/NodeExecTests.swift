@@ -94,7 +94,7 @@ struct NodeExecTests {
             agents:
               flood:
                 handler: exec
-                command: [python3, flood.py, "2000"]
+                command: [python3, flood.py, "500"]
                 exec:
                   maxInFlightRequests: 4
             """, dir: dir)
@@ -103,11 +103,11 @@ struct NodeExecTests {
             let id = try #require(spawned.value["processes"]?[0]?["id"]?.stringValue)
             let result = try await call(node, "POST", "/v1/processes/\(id)/execute", json: ["task": "flood"])
             #expect(result.status == 200, "\(result.value)")
-            #expect(result.value["output"]?["replies"]?.intValue == 2000)
+            #expect(result.value["output"]?["replies"]?.intValue == 500)
             #expect(result.value["output"]?["errors"]?.intValue == 0)
             // Every memory.incr reached the kernel, in the process's own namespace.
             let memory = try await call(node, "GET", "/v1/memory/\(id)/flood")
-            #expect(memory.value["value"]?.intValue == 2000)
+            #expect(memory.value["value"]?.intValue == 500)
             // That the cap holds is shown with a gated host in ExecRequestCapTests; here, that a
             // flood through the real kernel under a small configured cap loses and fails nothing.
         }
