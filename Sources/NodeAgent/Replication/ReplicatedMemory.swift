@@ -384,10 +384,12 @@ public actor ReplicatedMemory {
 /// The replicator, the counters and the persisted size of each key, readable outside the actor.
 ///
 /// `@unchecked Sendable`: every stored property is read and written only while `lock` is held
-/// (the actor's `replicator`/`counters` accessors and `withLock`). An `NSLock` rather than a
-/// `Mutex` because the actor's accessors must hold it across a `yield`.
+/// (the actor's `replicator`/`counters` accessors and `withLock`). A lock object rather than a
+/// `Mutex` because the actor's accessors must hold it across a `yield`; a recursive one so that a
+/// read nested in another read (a closure over `replicator.values` that reads `replicator`) works,
+/// and a write nested in an access traps as an exclusivity violation instead of deadlocking.
 final class ReplicaState: @unchecked Sendable {
-    let lock = NSLock()
+    let lock = NSRecursiveLock()
     var replicator: Replicator<ReplicatedValue<JSONValue>>
     var counters = ReplicationStats()
     /// Bytes of each key's persisted encoding, and their sum.
