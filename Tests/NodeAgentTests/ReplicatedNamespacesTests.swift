@@ -230,6 +230,25 @@ final class KernelReplicas: Sendable {
         await nodes.stopAll()
     }
 
+    @Test func aMemberSeenDownIsStillPrunedAfterARestartThatForgotIt() async throws {
+        let nodes = try KernelReplicas(pruneAfter: 60_000)
+        let n1 = try await nodes.start("n1")
+        nodes.membership.withLock { $0["gone"] = "dead" }
+        let recorded = try await waitUntil(deadline: .seconds(20)) {
+            try n1.database.read { conn in
+                try conn.queryFirst("SELECT down_since FROM replicated_memory_departed WHERE replica = 'gone'") { s in s.int64(0) }
+            } == nodes.clock.now
+        }
+        #expect(recorded)
+        await nodes.stop("n1")
+        // After the restart gossip no longer knows the member; the persisted record still counts.
+        nodes.membership.withLock { $0["gone"] = nil }
+        let again = try await nodes.start("n1")
+        nodes.clock.advance(60_000)
+        #expect(await waitUntil(deadline: .seconds(20)) { again.memory.prunedReplicas == ["gone"] })
+        await nodes.stopAll()
+    }
+
     @Test func theMemberTrackerPrunesOnlyMembersDownLongEnough() {
         var t = RemovedMemberTracker()
         func observe(_ m: [String: String], _ now: Int64) -> [String] { t.observe(m, now: now, after: 1_000, me: "me") }

@@ -18,9 +18,37 @@ extension ReplicatedMemory {
 
     struct Pruning {
         var task: Task<Void, Never>
-        var tracker = RemovedMemberTracker()
         /// Pruned ids already reported as present in membership.
         var warned: Set<String> = []
+    }
+
+    /// Table `replicated_memory_departed`: the members seen down and since when (wall ms).
+    static let departedSchema = """
+        CREATE TABLE IF NOT EXISTS replicated_memory_departed (
+            replica TEXT PRIMARY KEY,
+            down_since INTEGER NOT NULL
+        );
+        """
+
+    /// Creates the table if needed and reads it.
+    static func loadDeparted(_ database: SQLiteDatabase) async throws -> [String: Int64] {
+        try await database.write { conn in try conn.executeScript(departedSchema) }
+        let rows = try database.read { conn in
+            try conn.query("SELECT replica, down_since FROM replicated_memory_departed") { s in (s.text(0), s.int64(1)) }
+        }
+        return Dictionary(rows, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Replaces the table's rows with `downSince`.
+    func saveDeparted(_ downSince: [String: Int64]) async throws {
+        let rows = downSince.sorted { $0.key < $1.key }
+        try await store.database.write { conn in
+            try conn.execute("DELETE FROM replicated_memory_departed")
+            for (replica, since) in rows {
+                try conn.execute("INSERT INTO replicated_memory_departed (replica, down_since) VALUES (?, ?)",
+                                 [.text(replica), .integer(since)])
+            }
+        }
     }
 
     /// Starts watching membership every `interval`: `members` returns each known member's id and
@@ -51,7 +79,13 @@ extension ReplicatedMemory {
     /// One round: members down for `pruneAfter` are added to the replicated decision; every id in
     /// it not yet pruned here is pruned.
     func observeMembership(_ members: [String: String]) async {
-        let due = pruning?.tracker.observe(members, now: clock(), after: options.pruneAfter, me: nodeID) ?? []
+        let before = departed
+        let due = departed.observe(members, now: clock(), after: options.pruneAfter, me: nodeID)
+        if departed != before {
+            do { try await saveDeparted(departed.downSince) } catch {
+                log("replicated memory: cannot persist departed members (kept in memory until the next change): \(error)")
+            }
+        }
         var changed: Set<String> = []
         if !due.isEmpty {
             let me = replicator.me
@@ -95,7 +129,9 @@ extension ReplicatedMemory {
 struct RemovedMemberTracker: Sendable, Hashable {
     /// Members seen `dead` or `left` and not seen up since, with when they were first seen down.
     /// A member gossip drops from its table (removed) keeps its entry here.
-    private(set) var downSince: [String: Int64] = [:]
+    private(set) var downSince: [String: Int64]
+
+    init(downSince: [String: Int64] = [:]) { self.downSince = downSince }
 
     /// Feeds one snapshot (id → gossip status) at `now` (ms); returns the ids down for at least
     /// `after` ms, sorted, and forgets them.

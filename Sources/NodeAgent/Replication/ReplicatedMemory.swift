@@ -60,6 +60,8 @@ public actor ReplicatedMemory {
     var lastGC: Int64?
     var shell: Shell?
     var pruning: Pruning?
+    /// Members seen down, and since when (persisted: gossip forgets them, and a restart with it).
+    var departed: RemovedMemberTracker
 
     /// A replica for `nodeID` persisted in `database` (table `replicated_memory`). Loads the
     /// persisted state; nothing is sent until `start`.
@@ -88,6 +90,7 @@ public actor ReplicatedMemory {
         if case .set(let pruned)? = initial[Self.prunedKey] {
             for case .string(let id) in pruned.elements { replicator.pruneRemoved(ReplicaID(id)) }
         }
+        self.departed = RemovedMemberTracker(downSince: try await Self.loadDeparted(store.database))
         let sizes = try store.database.read { conn in
             try conn.query("SELECT key, length(state) FROM replicated_memory") { s in (s.text(0), Int(s.int64(1))) }
         }
