@@ -249,6 +249,18 @@ final class KernelReplicas: Sendable {
         await nodes.stopAll()
     }
 
+    @Test func namespacesThatWouldCollideAreRefused() async throws {
+        let dir = try TempDirectory(prefix: "replicated-namespaces")
+        defer { dir.remove() }
+        let db = try SQLiteDatabase(path: dir.file("n.sqlite").path)
+        defer { db.close() }
+        for bad in ["a/b", "__x", ""] {
+            await #expect(throws: ReplicatedMemoryError.invalidNamespace(bad)) {
+                _ = try await ReplicatedMemory(nodeID: "n", options: ReplicationOptions(cluster: "t", namespaces: [bad]), database: db)
+            }
+        }
+    }
+
     @Test func theMemberTrackerPrunesOnlyMembersDownLongEnough() {
         var t = RemovedMemberTracker()
         func observe(_ m: [String: String], _ now: Int64) -> [String] { t.observe(m, now: now, after: 1_000, me: "me") }

@@ -19,7 +19,8 @@ extension NodeAPI {
             switch e {
             case .wrongKind: throw HTTPError(status: 409, code: "wrong_type", message: e.description, field: "key")
             case .notAnInteger: throw HTTPError(status: 400, code: "invalid_argument", message: e.description, field: "by")
-            case .notReplicated: throw HTTPError(status: 400, code: "invalid_argument", message: e.description, field: "ns")
+            case .notReplicated, .invalidNamespace:
+                throw HTTPError(status: 400, code: "invalid_argument", message: e.description, field: "ns")
             }
         }
     }

@@ -113,7 +113,7 @@ extension ReplicatedMemory {
         var changed: Set<String> = []
         for case .string(let id) in decided.elements.sorted(by: { "\($0)" < "\($1)" }) {
             let replica = ReplicaID(id)
-            guard !replicator.prunedReplicas.contains(replica) else { continue }
+            guard !id.isEmpty, !replicator.prunedReplicas.contains(replica) else { continue }
             if id == nodeID {
                 log("replicated memory: this node's id \(id) was pruned by the cluster; its counter and set writes are ignored by every other replica; restart it under a new node id")
             }

@@ -69,9 +69,15 @@ public actor ReplicatedMemory {
     /// - Parameters:
     ///   - clock: wall time in ms since 1970 (TTL expiry and timestamps); tests inject their own.
     ///   - log: receives one line per rejected message or persistence failure.
+    /// - Throws: `ReplicatedMemoryError.invalidNamespace` for a namespace holding `/`, starting
+    ///   with `__` or empty; a database error if the replica cannot be read.
     public init(nodeID: String, options: ReplicationOptions, database: SQLiteDatabase,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
                 log: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        // `<namespace>/<key>` must identify one pair, and `__` keys outside namespaces are internal.
+        for ns in options.namespaces where ns.isEmpty || ns.contains("/") || ns.hasPrefix("__") {
+            throw ReplicatedMemoryError.invalidNamespace(ns)
+        }
         let store = try await ReplicationStore(database: database)
         let (initial, damaged) = try store.load()
         for (key, why) in damaged.sorted(by: { $0.key < $1.key }) {

@@ -44,6 +44,8 @@ public enum ReplicatedMemoryError: Error, Sendable, Hashable, CustomStringConver
     case notAnInteger(key: String, by: Double)
     /// The namespace is not replicated.
     case notReplicated(String)
+    /// A namespace name that cannot be replicated (it holds `/`, starts with `__`, or is empty).
+    case invalidNamespace(String)
 
     public var description: String {
         switch self {
@@ -53,6 +55,8 @@ public enum ReplicatedMemoryError: Error, Sendable, Hashable, CustomStringConver
             return "shared counter '\(key)' counts in whole numbers; cannot add \(by)"
         case .notReplicated(let ns):
             return "namespace '\(ns)' is not replicated"
+        case .invalidNamespace(let ns):
+            return "namespace '\(ns)' cannot be replicated: a replicated namespace is non-empty, holds no '/' and does not start with '__'"
         }
     }
 }
