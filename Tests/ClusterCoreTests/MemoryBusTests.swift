@@ -293,3 +293,100 @@ struct MemorySQLiteBackendTests {
         #expect(throws: MemoryError.self) { try SQLiteBackend(path: "/nonexistent-agentvm-dir/x/memory.db") }
     }
 }
+
+/// A `ReplicatedNamespaceStore` over a second bus and backend: real storage standing in for the
+/// node's CRDT replica (which ClusterCore cannot depend on; NodeAgentTests run the real one).
+struct NamespacesOnAnotherBus: ReplicatedNamespaceStore {
+    let bus: MemoryBus
+    let held: Set<String>
+
+    func holds(_ namespace: String) -> Bool { held.contains(namespace) }
+    func entry(_ namespace: String, _ key: String) throws -> MemoryEntry? { try bus.entry(namespace, key) }
+    func records(_ namespace: String, prefix: String) throws -> [MemoryRecord] { try bus.list(namespace, prefix: prefix) }
+    func namespaces() throws -> [String] { try bus.namespaces() }
+    func counts() throws -> (namespaces: Int, keys: Int) {
+        let s = bus.stats()
+        return (s.namespaces, s.keys)
+    }
+    func set(_ namespace: String, _ key: String, _ value: JSONValue, ttl: Duration?) async throws {
+        try await bus.setReserved(namespace, key, value, ttl: ttl)
+    }
+    func delete(_ namespace: String, _ key: String) async throws -> Bool { try await bus.delete(namespace, key) }
+    func clear(_ namespace: String) async throws -> Int {
+        let n = try bus.list(namespace).count
+        try await bus.clear(namespace)
+        return n
+    }
+    func increment(_ namespace: String, _ key: String, by: Double) async throws -> Double {
+        try await bus.increment(namespace, key, by: by)
+    }
+    func compareAndSet(_ namespace: String, _ key: String, expected: JSONValue?, new: JSONValue, ttl: Duration?) async throws -> Bool {
+        try await bus.compareAndSet(namespace, key, expected: expected, new: new, ttl: ttl)
+    }
+}
+
+@Suite("MemoryBus replicated namespaces")
+struct MemoryBusReplicatedNamespaceTests {
+    @Test(arguments: MemoryBackendKind.allCases)
+    func heldNamespacesGoToTheStoreWithTheSameRulesAndEvents(_ kind: MemoryBackendKind) async throws {
+        let f = try MemoryFixture(kind)
+        defer { f.cleanup() }
+        let bus = f.bus
+        let replica = MemoryBus(backend: InMemoryBackend(), events: EventBus(), clock: f.clock.function)
+        // Written before the store is installed: stays in the backend, hidden afterwards.
+        try await bus.set("shared", "old", "local")
+        try await bus.set("p1", "mine", 1)
+        bus.setReplicatedStore(NamespacesOnAnotherBus(bus: replica, held: ["shared", "team"]))
+        #expect(bus.isReplicated("shared") && bus.isReplicated("team") && !bus.isReplicated("p1"))
+        #expect(try bus.get("shared", "old") == nil)
+
+        try await bus.set("shared", "a", "x", ttl: .seconds(10))
+        try await bus.set("team", "plan", ["step": 1])
+        #expect(try replica.get("shared", "a") == "x")
+        #expect(try bus.get("shared", "a") == "x")
+        #expect(try bus.entry("shared", "a")?.expiresAt == f.clock.now.addingTimeInterval(10))
+        #expect(try bus.list("team").map(\.key) == ["plan"])
+        #expect(try f.backend.entry("team", "plan") == nil)
+        #expect(try await bus.increment("shared", "n", by: 2) == 2)
+        #expect(try await bus.compareAndSet("shared", "n", expected: 2, new: 7))
+        #expect(try await bus.compareAndSet("shared", "n", expected: 2, new: 8) == false)
+        #expect(try replica.get("shared", "n") == 7)
+        #expect(try bus.namespaces() == ["p1", "shared", "team"])
+        let stats = bus.stats()
+        #expect(stats.namespaces == 3)
+        #expect(stats.keys == 4)  // p1/mine, shared/a, shared/n, team/plan; shared/old hidden
+
+        // The same validation applies before the store is reached.
+        await #expect(throws: MemoryError.reservedKey("__k")) { try await bus.set("shared", "__k", 1) }
+        await #expect(throws: MemoryError.self) { try await bus.set("shared", "", 1) }
+        await #expect(throws: MemoryError.self) { try await bus.set("shared", String(repeating: "k", count: 1025), 1) }
+        await #expect(throws: MemoryError.self) { try await bus.set("shared", "k", 1, ttl: .seconds(-1)) }
+        #expect(try replica.get("shared", "k") == nil)
+        try await bus.setReserved("shared", "__kernel", true)
+        #expect(try replica.get("shared", "__kernel") == true)
+
+        #expect(try await bus.delete("team", "plan"))
+        #expect(try await bus.delete("team", "plan") == false)
+        try await bus.clear("shared")
+        #expect(try replica.list("shared").isEmpty)
+        try await bus.restore("team", records: [MemoryRecord(key: "r", entry: MemoryEntry(value: 3, updatedAt: f.clock.now))])
+        #expect(try bus.get("team", "r") == 3)
+
+        // Restore emits no events, as on the backend.
+        let events = await f.events(count: 9)
+        #expect(events.map(\.type) == [
+            "memory.set", "memory.set",  // before the store: shared/old, p1/mine
+            "memory.set", "memory.set", "memory.set", "memory.set",  // shared/a, team/plan, increment, CAS
+            "memory.set",  // setReserved
+            "memory.deleted", "memory.cleared",
+        ])
+        #expect(events.count == 9)
+        #expect(events.dropFirst(7).first?.data == ["namespace": "team", "key": "plan"])
+        #expect(events.last?.data == ["namespace": "shared", "count": 3])
+
+        // Without a store, every namespace is the backend's again (the hidden key reappears).
+        bus.setReplicatedStore(nil)
+        #expect(try bus.get("shared", "old") == "local")
+        #expect(!bus.isReplicated("shared"))
+    }
+}

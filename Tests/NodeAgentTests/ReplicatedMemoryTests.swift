@@ -17,8 +17,8 @@ import Transport
         try await group["n3"].set("shared", "list", [1, 2, 3])
         let ok = try await group.converged { $0.count == 3 }
         #expect(ok)
-        #expect(try await group["n3"].get("shared", "greeting") == "hello")
-        #expect(try await group["n1"].get("shared", "list") == [1, 2, 3])
+        #expect(try group["n3"].get("shared", "greeting") == "hello")
+        #expect(try group["n1"].get("shared", "list") == [1, 2, 3])
         await group.stopAll()
     }
 
@@ -36,12 +36,12 @@ import Transport
         group.clock.advance(5)
         try await group["n3"].set("shared", "both", "from n3")
         // While cut off, n3 holds only its own side.
-        #expect(try await group["n3"].get("shared", "a0") == nil)
+        #expect(try group["n3"].get("shared", "a0") == nil)
         lossy.heal()
         let ok = try await group.converged { $0.count == 101 }
         #expect(ok)
         // The later write (by hybrid logical clock) wins on every replica.
-        for id in group.ids { #expect(try await group[id].get("shared", "both") == "from n3") }
+        for id in group.ids { #expect(try group[id].get("shared", "both") == "from n3") }
         await group.stopAll()
     }
 
@@ -79,7 +79,7 @@ import Transport
         lossy.heal()
         // n2's concurrent add of "a" survives n1's remove.
         #expect(try await group.converged { $0 == [["tags", ["a", "b", "c"]]] })
-        #expect(try await group["n3"].members("shared", "tags") == ["a", "b", "c"])
+        #expect(try group["n3"].members("shared", "tags") == ["a", "b", "c"])
         await group.stopAll()
     }
 
@@ -115,12 +115,12 @@ import Transport
         try await group["n1"].set("shared", "session", "s1", ttl: .seconds(60))
         try await group["n1"].set("shared", "kept", "k")
         #expect(try await group.converged { $0.count == 2 })
-        let expiries = try await group.ids.asyncMap { try await group[$0].entry("shared", "session")?.expiresAt }
+        let expiries = try group.ids.map { try group[$0].entry("shared", "session")?.expiresAt }
         #expect(Set(expiries).count == 1 && expiries[0] != nil)
         group.clock.advance(59_999)
-        for id in group.ids { #expect(try await group[id].get("shared", "session") == "s1") }
+        for id in group.ids { #expect(try group[id].get("shared", "session") == "s1") }
         group.clock.advance(1)
-        for id in group.ids { #expect(try await group[id].get("shared", "session") == nil) }
+        for id in group.ids { #expect(try group[id].get("shared", "session") == nil) }
         // Garbage collection turns the expired value into a marker on each replica: still converged.
         #expect(try await group.converged { $0 == [["kept", "k"]] })
         await group.stopAll()
@@ -140,8 +140,8 @@ import Transport
         let alone = ReplicaGroup.options()
         let db = try SQLiteDatabase(path: group.directory.file("n3.sqlite").path)
         let offline = try await ReplicatedMemory(nodeID: "n3", options: alone, database: db, clock: group.clock.function)
-        #expect(try await offline.get("shared", "before") == "b")
-        #expect(try await offline.get("shared", "count") == 5)
+        #expect(try offline.get("shared", "before") == "b")
+        #expect(try offline.get("shared", "count") == 5)
         db.close()
         // Started for real, it catches up.
         try await group.start("n3")
@@ -177,15 +177,7 @@ import Transport
         await #expect(throws: MemoryError.self) { try await m.set("shared", "__kernel", 1) }
         await #expect(throws: ReplicatedMemoryError.self) { try await m.set("proc-1", "k", 1) }
         #expect(try await m.delete("shared", "c"))
-        #expect(try await m.get("shared", "c") == nil)
+        #expect(try m.get("shared", "c") == nil)
         await group.stopAll()
-    }
-}
-
-extension Array {
-    func asyncMap<T>(_ f: (Element) async throws -> T) async rethrows -> [T] {
-        var out: [T] = []
-        for e in self { out.append(try await f(e)) }
-        return out
     }
 }

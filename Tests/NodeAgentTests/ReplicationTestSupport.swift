@@ -130,7 +130,7 @@ final class ReplicaGroup: Sendable {
         try await waitUntil(deadline: deadline, poll: .milliseconds(20)) {
             var seen: [[JSONValue]] = []
             for id in running {
-                let values = try await self[id].list("shared").map { JSONValue.array([.string($0.key), $0.entry.value]) }
+                let values = try self[id].list("shared").map { JSONValue.array([.string($0.key), $0.entry.value]) }
                 seen.append(values)
             }
             guard let first = seen.first else { return true }

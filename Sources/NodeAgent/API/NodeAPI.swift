@@ -160,6 +160,7 @@ struct NodeAPI: Sendable {
         p.add("agentvm_exec_programs", .gauge, help: "Exec agent programs running.", value: Double(node.execAgents.runningCount))
         p.add("agentvm_node_ready", .gauge, help: "1 when the node is ready.", value: node.isReady ? 1 : 0)
         node.cluster?.addMetrics(to: &p) // [cluster] membership, gossip and connection figures
+        node.replicatedMemory?.addMetrics(to: &p) // [replicated-namespaces] agentvm_replication_*
         for (code, count) in node.metrics.byStatus.sorted(by: { $0.key < $1.key }) {
             p.add("agentvm_http_requests_total", .counter, help: "HTTP requests answered, by status code.",
                   value: Double(count), labels: [("code", String(code))])

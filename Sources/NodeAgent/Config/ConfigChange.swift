@@ -47,7 +47,7 @@ extension NodeConfig {
     /// Non-breaking: agents added or changed (new processes use the new definition), channels
     /// added or re-tuned, tools enabled or disabled, `env`, `maxProcesses`, `debug`,
     /// `node.logLevel`, `node.shutdownGrace`. Breaking: anything that needs a restart or would
-    /// strand state: `name`, `node.id/listen/data/token`, `memory`, `cluster`, a channel's type,
+    /// strand state: `name`, `node.id/listen/data/token`, `memory` (`memory.replicated` included), `cluster`, a channel's type,
     /// removing a channel or an agent.
     public static func diff(_ old: NodeConfig, _ new: NodeConfig) -> ConfigChange {
         var c = ConfigChange()
@@ -63,6 +63,13 @@ extension NodeConfig {
             add("memory.backend", breaking: true, "the memory backend changed from \(old.memory.backend.rawValue) to \(new.memory.backend.rawValue); existing memory would be left behind, restart the node")
         } else if old.memory.path != new.memory.path {
             add("memory.path", breaking: true, "the memory file moved; restart the node")
+        }
+        if Set(old.memory.replicated) != Set(new.memory.replicated) {
+            let added = Set(new.memory.replicated).subtracting(old.memory.replicated).sorted()
+            let removed = Set(old.memory.replicated).subtracting(new.memory.replicated).sorted()
+            let what = [added.isEmpty ? nil : "added " + added.joined(separator: ", "),
+                        removed.isEmpty ? nil : "removed " + removed.joined(separator: ", ")].compactMap { $0 }
+            add("memory.replicated", breaking: true, "replicated namespaces \(what.joined(separator: "; ")); running processes would see those namespaces switch between their local and replicated contents, restart the node")
         }
         if old.node.id != new.node.id { add("node.id", breaking: true, "the node id changed; a node keeps its id for life, restart it") }
         if old.node.allowRemote != new.node.allowRemote { add("node.allowRemote", breaking: true, "allowRemote changed to \(new.node.allowRemote); restart the node") }

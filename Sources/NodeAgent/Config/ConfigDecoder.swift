@@ -17,12 +17,13 @@ struct ConfigDecoder {
         if let v = r.nonEmptyString("name") { c.name = v }
         if let v = r.bool("debug") { c.debug = v }
         if let v = r.int("maxProcesses", min: 1) { c.maxProcesses = v }
-        if let m = r.child("memory", known: ["backend", "path"]) {
+        if let m = r.child("memory", known: ["backend", "path", "replicated"]) {
             if let v = m.choice("backend", NodeConfig.MemoryBackend.self, noun: "memory backend") { c.memory.backend = v }
             c.memory.path = m.filePath("path")
             if c.memory.backend == .memory, let e = m.entry("path") {
                 m.fail(e, "'path' is only used by the sqlite backend", hint: "remove it or set 'backend: sqlite'")
             }
+            c.memory.replicated = decodeReplicated(m)
         }
         if let list = r.stringList("tools") {
             c.tools = list

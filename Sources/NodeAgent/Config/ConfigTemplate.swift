@@ -13,6 +13,7 @@ public enum ConfigTemplate {
 
     memory:
       backend: sqlite          # memory | sqlite (durable when a write returns)
+      # replicated: [team]     # clustered: namespaces shared by every node, besides 'shared'
 
     node:
       listen: 127.0.0.1:7070   # HTTP API; beyond loopback only if you set it here

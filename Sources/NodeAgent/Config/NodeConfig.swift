@@ -42,6 +42,9 @@ public struct NodeConfig: Sendable, Hashable {
         public var backend: MemoryBackend = .sqlite
         /// SQLite file; nil means `<node.data>/memory.sqlite`.
         public var path: String?
+        /// Namespaces replicated across the cluster besides `shared` (which always is), in file
+        /// order. Ignored by an embedded node.
+        public var replicated: [String] = []
         public init() {}
     }
 

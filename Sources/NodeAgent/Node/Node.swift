@@ -196,6 +196,7 @@ public final class Node: Sendable {
         let url = address.url(port: bound)
         lifecycle.withLock { $0.apiURL = url }
 
+        try await prepareReplication() // [replicated-namespaces] before any process touches shared memory
         let report = try await kernel.recover()
         for (pid, why) in report.failed.sorted(by: { $0.key < $1.key }) {
             logger.warn("process not recovered", ["process": .string(pid), "reason": .string(why)])

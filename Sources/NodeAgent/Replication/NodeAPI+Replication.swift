@@ -1,9 +1,11 @@
 import ClusterCore
 import Foundation
 
-/// Memory routes for replicated namespaces, and the set routes. On a clustered node the shared
-/// namespace goes through `ReplicatedMemory`; embedded, through the MemoryBus as before (sets are
-/// then JSON arrays updated by compare-and-set, which is exact on one node).
+/// Memory routes for replicated namespaces, and the set routes. On a clustered node the replicated
+/// namespaces are `ReplicatedMemory`'s: writes go through the MemoryBus (which hands them to it and
+/// emits the same `memory.*` events as for any namespace), reads straight to the replica. Embedded,
+/// everything goes through the MemoryBus as before (sets are then JSON arrays updated by
+/// compare-and-set, which is exact on one node).
 extension NodeAPI {
     /// The replicated memory for the request's namespace, if it is replicated on this node.
     func replicated(_ req: HTTPRequest) throws -> ReplicatedMemory? {
@@ -17,14 +19,15 @@ extension NodeAPI {
             switch e {
             case .wrongKind: throw HTTPError(status: 409, code: "wrong_type", message: e.description, field: "key")
             case .notAnInteger: throw HTTPError(status: 400, code: "invalid_argument", message: e.description, field: "by")
-            case .notReplicated: throw HTTPError(status: 400, code: "invalid_argument", message: e.description, field: "ns")
+            case .notReplicated, .invalidNamespace:
+                throw HTTPError(status: 400, code: "invalid_argument", message: e.description, field: "ns")
             }
         }
     }
 
     func listReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
         let ns = try req.parameter("ns")
-        let records = try await r.list(ns, prefix: QueryParameters(req).string("prefix") ?? "")
+        let records = try r.list(ns, prefix: QueryParameters(req).string("prefix") ?? "")
         if QueryParameters(req).string("summary") != nil {
             // A cheap convergence check: equal summaries mean equal live contents (short of a
             // hash collision), without formatting every entry.
@@ -41,7 +44,7 @@ extension NodeAPI {
 
     func getReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
         let ns = try req.parameter("ns"), key = try req.parameter("key")
-        guard let e = try await r.entry(ns, key) else {
+        guard let e = try r.entry(ns, key) else {
             throw HTTPError(status: 404, code: "key_not_found", message: "no key '\(key)' in namespace '\(ns)'", field: "key")
         }
         return .json(APIJSON.memoryEntry(key: key, e))
@@ -50,12 +53,14 @@ extension NodeAPI {
     func setReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
         let ns = try req.parameter("ns"), key = try req.parameter("key")
         let body = try RequestBody(req)
-        let entry = try await r.set(ns, key, try body.required("value"), ttl: try body.milliseconds("ttlMs"))
+        let value = try body.required("value")
+        try await kernel.memory.set(ns, key, value, ttl: try body.milliseconds("ttlMs"))
+        let entry = try r.entry(ns, key) ?? MemoryEntry(value: value, expiresAt: nil, updatedAt: Date())
         return .json(APIJSON.memoryEntry(key: key, entry))
     }
 
     func deleteReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
-        let deleted = try await r.delete(try req.parameter("ns"), try req.parameter("key"))
+        let deleted = try await kernel.memory.delete(try req.parameter("ns"), try req.parameter("key"))
         return .json(["deleted": .bool(deleted)])
     }
 
@@ -63,8 +68,8 @@ extension NodeAPI {
         let key = try req.parameter("key")
         let body = try RequestBody(req)
         return try await replicatedRoute {
-            let value = try await r.increment(try req.parameter("ns"), key, by: try body.number("by") ?? 1)
-            return .json(["key": .string(key), "value": .number(Double(value))])
+            let value = try await kernel.memory.increment(try req.parameter("ns"), key, by: try body.number("by") ?? 1)
+            return .json(["key": .string(key), "value": .number(value)])
         }
     }
 
@@ -112,7 +117,7 @@ extension NodeAPI {
         let ns = try req.parameter("ns"), key = try req.parameter("key")
         let members: [JSONValue]?
         if let r = try replicated(req) {
-            members = try await r.members(ns, key)
+            members = try r.members(ns, key)
         } else {
             members = try kernel.memory.get(ns, key)?.arrayValue
         }

@@ -85,6 +85,7 @@ extension ReplicatedMemory {
     /// Bytes from the transport: the sender is the subject's last token.
     func deliver(_ message: TransportMessage) {
         counters.received &+= 1
+        counters.receivedBytes &+= UInt64(message.payload.count)
         let sender = message.subject.split(separator: ".").last.map(String.init) ?? ""
         guard !sender.isEmpty, sender != nodeID else { return }
         run(replicator.receive(bytes: message.payload, from: ReplicaID(sender), now: Self.monotonicMilliseconds()))
@@ -93,11 +94,12 @@ extension ReplicatedMemory {
     func run(_ directives: [Replicator<Value>.Directive]) {
         for d in directives {
             switch d {
-            case .send(let to, _, let bytes):
+            case .send(let to, let message, let bytes):
                 guard let s = shell else { continue }
                 do {
                     try s.transport.publish(Self.subject(cluster: options.cluster, to: to.value, from: nodeID), payload: bytes, replyTo: nil)
                     counters.sent &+= 1
+                    counters.noteSent(message, bytes: bytes.count)
                 } catch {
                     counters.sendFailures &+= 1
                 }

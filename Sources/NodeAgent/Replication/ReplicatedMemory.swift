@@ -8,10 +8,12 @@ import Transport
 /// (last-writer-wins by hybrid logical clock), a PN-counter, or an add-wins OR-set — spread to the
 /// cluster's members by the `Replicator` core over a `Transport`.
 ///
-/// Reads are local. A write returns once it is committed to the node's SQLite database, and is
-/// visible to reads on this node at once (read-your-writes); other nodes see it within a few
-/// ticks (eventual consistency). A restart loads the persisted replica before catching up.
-/// docs/replication.md states how each conflict resolves.
+/// Reads are local and synchronous (they never wait for the actor or the network), so the node's
+/// `MemoryBus` can serve replicated namespaces to the kernel through `namespaceStore`. A write
+/// returns once it is committed to the node's SQLite database, and is visible to reads on this
+/// node at once (read-your-writes); other nodes see it within a few ticks (eventual consistency).
+/// A restart loads the persisted replica before catching up. docs/replication.md states how each
+/// conflict resolves.
 public actor ReplicatedMemory {
     /// The namespace every process and node shares.
     public static let sharedNamespace = MemoryBus.sharedNamespace
@@ -22,14 +24,44 @@ public actor ReplicatedMemory {
     public nonisolated let options: ReplicationOptions
 
     typealias Value = ReplicatedValue<JSONValue>
-    var replicator: Replicator<Value>
+    /// The replicator and counters, behind a lock so that reads need not enter the actor.
+    nonisolated let state: ReplicaState
+    /// The replication core. Every access takes `state`'s lock for its duration only: the actor
+    /// still orders the writers, the lock only lets nonisolated readers see a consistent state.
+    var replicator: Replicator<Value> {
+        _read {
+            state.lock.lock()
+            defer { state.lock.unlock() }
+            yield state.replicator
+        }
+        _modify {
+            state.lock.lock()
+            defer { state.lock.unlock() }
+            yield &state.replicator
+        }
+    }
+    /// The shell's counters (under the same lock, so `/metrics` reads them synchronously).
+    var counters: ReplicationStats {
+        _read {
+            state.lock.lock()
+            defer { state.lock.unlock() }
+            yield state.counters
+        }
+        _modify {
+            state.lock.lock()
+            defer { state.lock.unlock() }
+            yield &state.counters
+        }
+    }
     let store: ReplicationStore
     let clock: @Sendable () -> Int64
     let log: @Sendable (String) -> Void
     var dirty: Set<String> = []
     var lastGC: Int64?
     var shell: Shell?
-    var counters = ReplicationStats()
+    var pruning: Pruning?
+    /// Members seen down, and since when (persisted: gossip forgets them, and a restart with it).
+    var departed: RemovedMemberTracker
 
     /// A replica for `nodeID` persisted in `database` (table `replicated_memory`). Loads the
     /// persisted state; nothing is sent until `start`.
@@ -37,9 +69,15 @@ public actor ReplicatedMemory {
     /// - Parameters:
     ///   - clock: wall time in ms since 1970 (TTL expiry and timestamps); tests inject their own.
     ///   - log: receives one line per rejected message or persistence failure.
+    /// - Throws: `ReplicatedMemoryError.invalidNamespace` for a namespace holding `/`, starting
+    ///   with `__` or empty; a database error if the replica cannot be read.
     public init(nodeID: String, options: ReplicationOptions, database: SQLiteDatabase,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
                 log: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        // `<namespace>/<key>` must identify one pair, and `__` keys outside namespaces are internal.
+        for ns in options.namespaces where ns.isEmpty || ns.contains("/") || ns.hasPrefix("__") {
+            throw ReplicatedMemoryError.invalidNamespace(ns)
+        }
         let store = try await ReplicationStore(database: database)
         let (initial, damaged) = try store.load()
         for (key, why) in damaged.sorted(by: { $0.key < $1.key }) {
@@ -53,46 +91,80 @@ public actor ReplicatedMemory {
         self.store = store
         self.clock = clock
         self.log = log
-        self.replicator = Replicator(me: ReplicaID(nodeID), epoch: epoch, settings: options.replicator, initial: initial)
+        var replicator = Replicator<Value>(me: ReplicaID(nodeID), epoch: epoch, settings: options.replicator, initial: initial)
+        // Replicas pruned before the restart stay pruned: incoming data is cleaned of them again.
+        if case .set(let pruned)? = initial[Self.prunedKey] {
+            for case .string(let id) in pruned.elements { replicator.pruneRemoved(ReplicaID(id)) }
+        }
+        self.departed = RemovedMemberTracker(downSince: try await Self.loadDeparted(store.database))
+        let sizes = try store.database.read { conn in
+            try conn.query("SELECT key, length(state) FROM replicated_memory") { s in (s.text(0), Int(s.int64(1))) }
+        }
+        self.state = ReplicaState(replicator: replicator, sizes: Dictionary(sizes, uniquingKeysWith: { a, _ in a }))
     }
 
     /// Whether `namespace` is replicated (the shared one and those declared `replicated`).
     public nonisolated func isReplicated(_ namespace: String) -> Bool { options.namespaces.contains(namespace) }
 
+    /// This replica as the store behind a `MemoryBus`'s replicated namespaces: install it with
+    /// `MemoryBus.setReplicatedStore` so that processes in the kernel share them across nodes.
+    public nonisolated var namespaceStore: any ReplicatedNamespaceStore { ReplicatedNamespaces(memory: self) }
+
     // MARK: Reads
 
     /// The live entry under `key`: a plain value, a counter's value (a number) or a set's members
     /// (an array); nil when absent, deleted or expired.
-    public func entry(_ namespace: String, _ key: String) throws -> MemoryEntry? {
+    public nonisolated func entry(_ namespace: String, _ key: String) throws -> MemoryEntry? {
         try validate(namespace, key)
-        return read(Self.replicatedKey(namespace, key), now: clock())
+        let rkey = Self.replicatedKey(namespace, key)
+        let now = clock()
+        return state.withLock { Self.read($0.replicator[rkey], now: now) }
     }
 
     /// The live value under `key` (see `entry`).
-    public func get(_ namespace: String, _ key: String) throws -> JSONValue? {
+    public nonisolated func get(_ namespace: String, _ key: String) throws -> JSONValue? {
         try entry(namespace, key)?.value
     }
 
     /// Live entries whose key starts with `prefix`, sorted by key in UTF-8 byte order.
-    public func list(_ namespace: String, prefix: String = "") throws -> [MemoryRecord] {
+    public nonisolated func list(_ namespace: String, prefix: String = "") throws -> [MemoryRecord] {
         try validateNamespace(namespace)
         let now = clock()
         let head = namespace + "/"
-        var out: [MemoryRecord] = []
-        for rkey in replicator.values.keys where rkey.hasPrefix(head) {
-            let key = String(rkey.dropFirst(head.count))
-            guard key.hasPrefix(prefix), let e = read(rkey, now: now) else { continue }
-            out.append(MemoryRecord(key: key, entry: e))
+        let out = state.withLock { s -> [MemoryRecord] in
+            var out: [MemoryRecord] = []
+            for (rkey, v) in s.replicator.values where rkey.hasPrefix(head) {
+                let key = String(rkey.dropFirst(head.count))
+                guard key.hasPrefix(prefix), let e = Self.read(v, now: now) else { continue }
+                out.append(MemoryRecord(key: key, entry: e))
+            }
+            return out
         }
         return out.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
     }
 
     /// The members of the set under `key`, sorted by their JSON encoding; nil when there is no
     /// set there.
-    public func members(_ namespace: String, _ key: String) throws -> [JSONValue]? {
+    public nonisolated func members(_ namespace: String, _ key: String) throws -> [JSONValue]? {
         try validate(namespace, key)
-        guard case .set(let s)? = replicator[Self.replicatedKey(namespace, key)] else { return nil }
+        let rkey = Self.replicatedKey(namespace, key)
+        guard case .set(let s)? = state.withLock({ $0.replicator[rkey] }) else { return nil }
         return Self.sorted(s.elements)
+    }
+
+    /// Live keys per replicated namespace (namespaces without a live key are left out).
+    public nonisolated func liveKeyCounts() -> [String: Int] {
+        let now = clock()
+        return state.withLock { s in
+            var counts: [String: Int] = [:]
+            for (rkey, v) in s.replicator.values {
+                guard let slash = rkey.firstIndex(of: "/") else { continue }
+                let ns = String(rkey[..<slash])
+                guard isReplicated(ns), Self.isLive(v, now: now) else { continue }
+                counts[ns, default: 0] += 1
+            }
+            return counts
+        }
     }
 
     // MARK: Writes
@@ -102,6 +174,14 @@ public actor ReplicatedMemory {
     @discardableResult
     public func set(_ namespace: String, _ key: String, _ value: JSONValue, ttl: Duration? = nil) async throws -> MemoryEntry {
         try validateWritable(namespace, key)
+        return try await write(namespace, key, value, ttl: ttl)
+    }
+
+    /// `set` without the reserved-key check: the MemoryBus has already applied its own rules
+    /// (its `setReserved` and `restore` may write `__` keys).
+    @discardableResult
+    func write(_ namespace: String, _ key: String, _ value: JSONValue, ttl: Duration?) async throws -> MemoryEntry {
+        try validate(namespace, key)
         let now = clock()
         var expiresAt: Int64?
         if let ttl {
@@ -120,7 +200,7 @@ public actor ReplicatedMemory {
             }
         }
         try await persist([rkey])
-        return read(rkey, now: now) ?? MemoryEntry(value: value, expiresAt: expiresAt.map(Self.date), updatedAt: Self.date(now))
+        return Self.read(replicator[rkey], now: now) ?? MemoryEntry(value: value, expiresAt: expiresAt.map(Self.date), updatedAt: Self.date(now))
     }
 
     /// Deletes `key` (a value, counter or set): a delete marker that beats every older write, on
@@ -130,7 +210,38 @@ public actor ReplicatedMemory {
         try validateWritable(namespace, key)
         let now = clock()
         let rkey = Self.replicatedKey(namespace, key)
-        guard read(rkey, now: now) != nil else { return false }
+        guard Self.read(replicator[rkey], now: now) != nil else { return false }
+        markDeleted(rkey, now: now)
+        try await persist([rkey])
+        return true
+    }
+
+    /// Deletes every live key of `namespace` (delete markers, as `delete`); returns how many.
+    @discardableResult
+    public func clear(_ namespace: String) async throws -> Int {
+        try validateNamespace(namespace)
+        let now = clock()
+        let head = namespace + "/"
+        let live = replicator.values.compactMap { rkey, v in rkey.hasPrefix(head) && Self.isLive(v, now: now) ? rkey : nil }
+        for rkey in live { markDeleted(rkey, now: now) }
+        try await persist(Set(live))
+        return live.count
+    }
+
+    /// Stores `new` only if the live value on this replica equals `expected` (nil: only if there
+    /// is none). Atomic with respect to every other write on this node (the actor runs it without
+    /// suspending between the comparison and the write), but the comparison sees only this
+    /// replica: it is not linearizable across nodes. Two nodes may both succeed; the later write
+    /// (by hybrid logical clock) then wins on every replica, as for `set`.
+    public func compareAndSet(_ namespace: String, _ key: String, expected: JSONValue?, new: JSONValue,
+                              ttl: Duration? = nil) async throws -> Bool {
+        try validateWritable(namespace, key)
+        guard Self.read(replicator[Self.replicatedKey(namespace, key)], now: clock())?.value == expected else { return false }
+        try await write(namespace, key, new, ttl: ttl)
+        return true
+    }
+
+    private func markDeleted(_ rkey: String, now: Int64) {
         let me = replicator.me
         replicator.update(rkey, empty: .map(LWWMap())) { v in
             if !v.modifyMap({ $0.delete("", wall: now, by: me) }) {
@@ -139,8 +250,6 @@ public actor ReplicatedMemory {
                 v = .map(m)
             }
         }
-        try await persist([rkey])
-        return true
     }
 
     /// Adds `by` (a whole number, negative to subtract) to the PN-counter under `key`, creating it
@@ -211,8 +320,15 @@ public actor ReplicatedMemory {
         }
     }
 
-    func read(_ rkey: String, now: Int64) -> MemoryEntry? {
-        guard let v = replicator[rkey] else { return nil }
+    /// Whether `v` holds something a read returns (cheaper than `read`).
+    static func isLive(_ v: Value, now: Int64) -> Bool {
+        guard case .map(let m) = v else { return true }
+        guard let e = m.entries[""] else { return false }
+        return e.isLive(at: now) && e.value != nil
+    }
+
+    static func read(_ value: Value?, now: Int64) -> MemoryEntry? {
+        guard let v = value else { return nil }
         switch v {
         case .map(let m):
             guard let e = m.entries[""], e.isLive(at: now), let value = e.value else { return nil }
@@ -238,21 +354,24 @@ public actor ReplicatedMemory {
         do { try await store.save(rows) } catch {
             throw MemoryError.backend("replicated memory: \(error)")
         }
+        state.withLock { s in
+            for (key, data) in rows { s.setSize(key, data?.count) }
+        }
     }
 
-    func validate(_ namespace: String, _ key: String) throws {
+    nonisolated func validate(_ namespace: String, _ key: String) throws {
         try validateNamespace(namespace)
         guard !key.isEmpty, key.utf8.count <= MemoryBus.maxKeyBytes else {
             throw MemoryError.invalidKey("key must be 1–\(MemoryBus.maxKeyBytes) UTF-8 bytes")
         }
     }
 
-    func validateWritable(_ namespace: String, _ key: String) throws {
+    nonisolated func validateWritable(_ namespace: String, _ key: String) throws {
         try validate(namespace, key)
         if key.hasPrefix("__") { throw MemoryError.reservedKey(key) }
     }
 
-    func validateNamespace(_ namespace: String) throws {
+    nonisolated func validateNamespace(_ namespace: String) throws {
         guard isReplicated(namespace) else { throw ReplicatedMemoryError.notReplicated(namespace) }
     }
 
@@ -268,6 +387,40 @@ public actor ReplicatedMemory {
     static func milliseconds(_ d: Duration) -> Int64 {
         let (s, atto) = d.components
         return s &* 1000 &+ atto / 1_000_000_000_000_000
+    }
+}
+
+/// The replicator, the counters and the persisted size of each key, readable outside the actor.
+///
+/// `@unchecked Sendable`: every stored property is read and written only while `lock` is held
+/// (the actor's `replicator`/`counters` accessors and `withLock`). A lock object rather than a
+/// `Mutex` because the actor's accessors must hold it across a `yield`; a recursive one so that a
+/// read nested in another read (a closure over `replicator.values` that reads `replicator`) works,
+/// and a write nested in an access traps as an exclusivity violation instead of deadlocking.
+final class ReplicaState: @unchecked Sendable {
+    let lock = NSRecursiveLock()
+    var replicator: Replicator<ReplicatedValue<JSONValue>>
+    var counters = ReplicationStats()
+    /// Bytes of each key's persisted encoding, and their sum.
+    private(set) var sizes: [String: Int]
+    private(set) var bytes: Int
+
+    init(replicator: Replicator<ReplicatedValue<JSONValue>>, sizes: [String: Int]) {
+        self.replicator = replicator
+        self.sizes = sizes
+        self.bytes = sizes.values.reduce(0, +)
+    }
+
+    func setSize(_ key: String, _ size: Int?) {
+        bytes -= sizes[key] ?? 0
+        sizes[key] = size
+        bytes += size ?? 0
+    }
+
+    func withLock<R>(_ body: (ReplicaState) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(self)
     }
 }
 
@@ -287,4 +440,45 @@ public struct ReplicationStats: Sendable, Hashable {
     public var keys: Int = 0
     /// Peers replicated to.
     public var peers: Int = 0
+    /// Bytes of the replica as persisted (the keys' CRDT encodings).
+    public var bytes: Int = 0
+    /// Replica ids pruned (members gone for good).
+    public var prunedReplicas: Int = 0
+    /// Messages published, by kind (`deltas`, `ack`, `state`, `digest`, `key_digest`, `request`).
+    public var sentByKind: [String: UInt64] = [:]
+    /// Bytes published to peers.
+    public var sentBytes: UInt64 = 0
+    /// Bytes received from peers.
+    public var receivedBytes: UInt64 = 0
+
+    /// Counts one published message.
+    mutating func noteSent<V: DeltaReplicatedData>(_ message: ReplicationMessage<V>, bytes: Int) {
+        sentBytes &+= UInt64(bytes)
+        sentByKind[Self.kind(message.body), default: 0] &+= 1
+    }
+
+    static func kind<V: DeltaReplicatedData>(_ body: ReplicationMessage<V>.Body) -> String {
+        switch body {
+        case .deltas: return "deltas"
+        case .ack: return "ack"
+        case .state: return "state"
+        case .digest: return "digest"
+        case .keyDigest: return "key_digest"
+        case .request: return "request"
+        }
+    }
+}
+
+extension ReplicatedMemory {
+    /// The counters now, read without entering the actor (for `/metrics`).
+    public nonisolated func currentStats() -> ReplicationStats {
+        state.withLock { s in
+            var c = s.counters
+            c.keys = s.replicator.values.count
+            c.peers = s.replicator.peers.count
+            c.bytes = s.bytes
+            c.prunedReplicas = s.replicator.prunedReplicas.count
+            return c
+        }
+    }
 }

@@ -13,8 +13,13 @@ public struct ReplicationOptions: Sendable {
     /// How long a delete marker (or an expired value's marker) is kept before it is collected, in
     /// ms. No replica may stay away longer than this (docs/replication.md).
     public var retention: Int64
-    /// Namespaces that are replicated; `shared` always is.
+    /// Namespaces that are replicated; `shared` always is. A name must not contain `/` (the
+    /// replicated key is `<namespace>/<key>`) nor start with `__` (reserved).
     public var namespaces: Set<String>
+    /// How long a member must stay `dead` or `left` before its entries are pruned from every
+    /// counter and set, in ms (docs/replication.md, "Departed nodes"). Default: `retention`, the
+    /// longest a node may be away anyway; a node gone longer must come back under a new id.
+    public var pruneAfter: Int64
 
     /// Options for cluster `cluster`; `namespaces` adds namespaces declared `replicated`.
     public init(cluster: String, namespaces: Set<String> = [], tickInterval: Duration = .milliseconds(100),
@@ -26,6 +31,7 @@ public struct ReplicationOptions: Sendable {
         settings.resendAfter = 500
         self.replicator = settings
         self.retention = retention
+        self.pruneAfter = retention
         self.namespaces = namespaces.union([ReplicatedMemory.sharedNamespace])
     }
 }
@@ -38,6 +44,8 @@ public enum ReplicatedMemoryError: Error, Sendable, Hashable, CustomStringConver
     case notAnInteger(key: String, by: Double)
     /// The namespace is not replicated.
     case notReplicated(String)
+    /// A namespace name that cannot be replicated (it holds `/`, starts with `__`, or is empty).
+    case invalidNamespace(String)
 
     public var description: String {
         switch self {
@@ -47,6 +55,8 @@ public enum ReplicatedMemoryError: Error, Sendable, Hashable, CustomStringConver
             return "shared counter '\(key)' counts in whole numbers; cannot add \(by)"
         case .notReplicated(let ns):
             return "namespace '\(ns)' is not replicated"
+        case .invalidNamespace(let ns):
+            return "namespace '\(ns)' cannot be replicated: a replicated namespace is non-empty, holds no '/' and does not start with '__'"
         }
     }
 }

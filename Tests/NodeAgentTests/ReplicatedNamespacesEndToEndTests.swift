@@ -1,0 +1,113 @@
+import AgentVMTestKit
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import NodeAgent
+import Testing
+
+/// Processes share replicated memory across real `agentvm-node` processes joined over a real
+/// `nats-server`: an exec agent on node 1 writes `shared` through the exec protocol's memory
+/// request; node 2 reads it through its API. Deadlines are generous; only values are asserted.
+@Suite(.serialized) struct ReplicatedNamespacesEndToEndTests {
+    /// An exec agent: each task `{"key", "value"}` becomes a `memory.set` request with
+    /// `shared: true`; the task answers once the node has replied (the write is then durable).
+    static let writer = """
+        import json, sys
+
+        def send(m):
+            sys.stdout.write(json.dumps(m) + "\\n")
+            sys.stdout.flush()
+
+        waiting = {}
+        for line in sys.stdin:
+            m = json.loads(line)
+            t = m.get("type")
+            if t == "hello":
+                send({"type": "ready"})
+            elif t == "task":
+                data = m.get("input") or {}
+                request = "r-" + str(m["id"])
+                waiting[request] = m["id"]
+                send({"type": "memory.set", "id": request, "key": data["key"], "value": data["value"], "shared": True})
+            elif t == "reply" and m.get("id") in waiting:
+                task = waiting.pop(m["id"])
+                if "error" in m:
+                    send({"type": "error", "id": task, "message": m["error"].get("message", "failed")})
+                else:
+                    send({"type": "result", "id": task, "output": {"written": True}})
+            elif t == "shutdown":
+                break
+
+        """
+
+    static func config(cluster: String, nats: String) -> String {
+        """
+        name: replicated-namespaces-e2e
+        memory:
+          backend: sqlite
+          replicated: [team]
+        agents:
+          writer:
+            handler: exec
+            command: [python3, writer.py]
+        cluster:
+          name: \(cluster)
+          nats: ["\(nats)"]
+
+        """
+    }
+
+    @Test func anExecAgentsSharedWriteAndADeclaredNamespaceReachTheOtherNode() async throws {
+        let nats = try NATSServerFixture.started(jetStream: false, name: "nats-repl-ns")
+        defer { nats.stop() }
+        let cluster = "e2e_" + UUID().uuidString.prefix(8).lowercased()
+        var nodes: [NodeUnderTest] = []
+        for id in ["ns1", "ns2"] {
+            let node = try NodeUnderTest(config: Self.config(cluster: cluster, nats: nats.url), extraArgs: ["--node-id", id])
+            try Data(Self.writer.utf8).write(to: node.dir.file("writer.py"))
+            nodes.append(node)
+        }
+        defer { for n in nodes { n.kill() } }
+        for n in nodes { try await n.start() }
+        let one = try nodes[0].client(), two = try nodes[1].client()
+
+        // The agent on node 1 writes through the exec protocol (its ExecutionContext's shared memory).
+        let spawned = try await one.post("/v1/processes", ["agent": "writer"])
+        let pid = try #require(spawned["processes"]?[0]?["id"]?.stringValue)
+        let run = try await one.post("/v1/processes/\(pid)/execute", ["input": ["key": "greeting", "value": "hello from an agent on ns1"]])
+        #expect(run["output"] == ["written": true], "\(run)")
+
+        // An undeclared namespace written first stays local; the declared one replicates.
+        _ = try await one.put("/v1/memory/notes/local", ["value": "only on ns1"])
+        _ = try await one.put("/v1/memory/team/plan", ["value": ["step": 1]])
+
+        let arrived = await waitUntil(deadline: .seconds(90), poll: .milliseconds(100)) {
+            let greeting = try? await two.get("/v1/memory/shared/greeting")
+            let plan = try? await two.get("/v1/memory/team/plan")
+            return greeting?["value"] == "hello from an agent on ns1" && plan?["value"] == ["step": 1]
+        }
+        #expect(arrived)
+        // Both arrived after `notes/local` was written on ns1, yet ns2 does not have it.
+        let notes = try? await two.get("/v1/memory/notes/local")
+        #expect(notes == nil)
+        #expect((try? await one.get("/v1/memory/notes/local"))?["value"] == "only on ns1")
+
+        // Node 2's processes see the same values: its kernel's MemoryBus serves them.
+        let stats = try await two.get("/v1/stats")
+        #expect((stats["memory"]?["keys"]?.intValue ?? 0) >= 2, "\(stats)")
+
+        // Replication figures on /metrics.
+        let metrics = try await Self.metricsText(nodes[0].api)
+        #expect(metrics.contains("agentvm_replication_live_keys{namespace=\"team\"} 1"), "\(metrics)")
+        #expect(metrics.contains("agentvm_replication_live_keys{namespace=\"shared\"} 1"))
+        #expect(metrics.contains("agentvm_replication_peers 1"))
+        #expect(metrics.contains("agentvm_replication_messages_sent_total{kind=\"deltas\"}"))
+    }
+
+    static func metricsText(_ api: String) async throws -> String {
+        guard let url = URL(string: api + "/metrics") else { return "" }
+        let (data, _) = try await URLSession.shared.data(from: url)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
