@@ -27,6 +27,7 @@ extension Node {
                 guard !file.isEmpty else {
                     return ReloadOutcome(applied: true, change: ConfigChange(), reasons: [], deferred: [])
                 }
+                lastConfigBytes.withLock { $0 = FileManager.default.contents(atPath: file) }
                 loaded = try NodeConfig.load(path: file, knownTools: NodeTools.names)
             }
         } catch {
@@ -113,10 +114,12 @@ extension Node {
         logger.warn("config reload refused", ["file": .string(file), "reasons": .array(reasons.map(JSONValue.string))])
     }
 
-    /// Polls the config file's modification time every second and reloads when it changes.
+    /// Polls the config file's modification time every second and reloads when it changes to
+    /// bytes no reload has read yet.
     func startWatching() {
         let file = config.file
         guard !file.isEmpty, FileManager.default.fileExists(atPath: file) else { return }
+        lastConfigBytes.withLock { $0 = FileManager.default.contents(atPath: file) }
         let task = Task { [weak self] in
             var last = Self.modificationDate(file)
             while !Task.isCancelled {
@@ -126,6 +129,8 @@ extension Node {
                 guard now != last else { continue }
                 last = now
                 guard let self, self.isReady else { return }
+                let bytes = FileManager.default.contents(atPath: file)
+                if bytes != nil, bytes == self.lastConfigBytes.withLock({ $0 }) { continue }
                 self.logger.info("config file changed; reloading", ["file": .string(file)])
                 await self.reload()
             }

@@ -34,6 +34,9 @@ public final class Node: Sendable {
     let lifecycle = Mutex(Lifecycle())
     let server = Mutex<HTTPServer?>(nil)
     let watcher = Mutex<Task<Void, Never>?>(nil)
+    /// The config file's bytes as last read by a reload, so the watcher does not reload (and
+    /// re-reject) a file an explicit reload already read.
+    let lastConfigBytes = Mutex<Data?>(nil)
     let reloadLock = AsyncLock()
     /// [replicated-memory] the replicated shared memory, set once the cluster is joined.
     let replication = Mutex<ReplicatedMemory?>(nil)
