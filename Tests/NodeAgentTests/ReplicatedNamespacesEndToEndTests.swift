@@ -105,6 +105,55 @@ import Testing
         #expect(metrics.contains("agentvm_replication_messages_sent_total{kind=\"deltas\"}"))
     }
 
+    /// A node that ran embedded and then joins a cluster keeps what its processes wrote to `shared`
+    /// (and to a namespace it now declares replicated): the keys move into the replica, TTLs too,
+    /// and reach the other node.
+    @Test func keysWrittenWhileEmbeddedMoveIntoTheReplica() async throws {
+        let nats = try NATSServerFixture.started(jetStream: false, name: "nats-repl-move")
+        defer { nats.stop() }
+        let cluster = "e2e_" + UUID().uuidString.prefix(8).lowercased()
+        let embedded = "name: moved\nmemory:\n  backend: sqlite\n"
+        let first = try NodeUnderTest(config: embedded, extraArgs: ["--node-id", "mv1"])
+        defer { first.kill() }
+        try await first.start()
+        let local = try first.client()
+        _ = try await local.put("/v1/memory/shared/kept", ["value": "written while embedded"])
+        _ = try await local.put("/v1/memory/shared/leased", ["value": 7, "ttlMs": 3_600_000])
+        _ = try await local.put("/v1/memory/team/plan", ["value": ["step": 2]])
+        _ = try await local.post("/v1/memory/shared/visits/increment", ["by": 5])
+        #expect(await first.terminate() == 0)
+
+        let clustered = Self.config(cluster: cluster, nats: nats.url)
+        try Data(clustered.utf8).write(to: first.config)
+        try Data(Self.writer.utf8).write(to: first.dir.file("writer.py"))
+        try await first.start()
+        let second = try NodeUnderTest(config: clustered, extraArgs: ["--node-id", "mv2"])
+        defer { second.kill() }
+        try Data(Self.writer.utf8).write(to: second.dir.file("writer.py"))
+        try await second.start()
+
+        let one = try first.client(), two = try second.client()
+        #expect((try? await one.get("/v1/memory/shared/kept"))?["value"] == "written while embedded")
+        let arrived = await waitUntil(deadline: .seconds(90), poll: .milliseconds(100)) {
+            let kept = try? await two.get("/v1/memory/shared/kept")
+            let leased = try? await two.get("/v1/memory/shared/leased")
+            let plan = try? await two.get("/v1/memory/team/plan")
+            return kept?["value"] == "written while embedded" && leased?["value"] == 7 && plan?["value"] == ["step": 2]
+        }
+        #expect(arrived)
+        let leased = try await two.get("/v1/memory/shared/leased")
+        #expect(leased["expiresAt"] != nil && leased["expiresAt"] != .null, "the TTL moved with the key: \(leased)")
+        // The local counter is a PN-counter now: increments on both nodes add up.
+        _ = try await one.post("/v1/memory/shared/visits/increment", ["by": 1])
+        _ = try await two.post("/v1/memory/shared/visits/increment", ["by": 1])
+        let summed = await waitUntil(deadline: .seconds(60), poll: .milliseconds(100)) {
+            let a = try? await one.get("/v1/memory/shared/visits")
+            let b = try? await two.get("/v1/memory/shared/visits")
+            return a?["value"] == 7 && b?["value"] == 7
+        }
+        #expect(summed)
+    }
+
     static func metricsText(_ api: String) async throws -> String {
         guard let url = URL(string: api + "/metrics") else { return "" }
         let (data, _) = try await URLSession.shared.data(from: url)

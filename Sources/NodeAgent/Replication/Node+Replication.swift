@@ -20,8 +20,47 @@ extension Node {
         let memory = try await ReplicatedMemory(
             nodeID: id, options: options, database: store.database,
             log: { line in log.warn(line) })
+        try await moveLocalKeys(into: memory)
         kernel.memory.setReplicatedStore(memory.namespaceStore)
         replication.withLock { $0 = memory }
+    }
+
+    /// Keys written to a namespace while it was local (an embedded node joining a cluster, a
+    /// namespace newly declared in `memory.replicated`) would be hidden once the replica serves it;
+    /// they move into the replica instead: whole numbers without a TTL as PN-counters (a local counter
+    /// keeps counting), everything else as plain values with their remaining TTL. A key the
+    /// replica already holds keeps the replica's value. Each key is durable in the replica before
+    /// it leaves the local backend, so a crash part-way only repeats the move on the next start.
+    private func moveLocalKeys(into memory: ReplicatedMemory) async throws {
+        let now = Date()
+        for namespace in memory.options.namespaces.sorted() {
+            let records = try kernel.memory.list(namespace).filter { !$0.key.hasPrefix("__") }
+            guard !records.isEmpty else { continue }
+            var moved = 0
+            for record in records {
+                if try memory.entry(namespace, record.key) == nil {
+                    var ttl: Duration?
+                    if let expiresAt = record.entry.expiresAt {
+                        let left = expiresAt.timeIntervalSince(now)
+                        guard left > 0 else { continue }
+                        ttl = .milliseconds(max(1, Int64(left * 1000)))
+                    }
+                    if ttl == nil, case .number(let n) = record.entry.value, n == n.rounded(), abs(n) < 9e15 {
+                        // A local counter stays one: `increment` keeps working, and a later `set`
+                        // still takes the key over (a plain value wins against a counter).
+                        _ = try await memory.increment(namespace, record.key, by: n)
+                    } else {
+                        _ = try await memory.set(namespace, record.key, record.entry.value, ttl: ttl)
+                    }
+                    moved += 1
+                }
+                _ = try await kernel.memory.delete(namespace, record.key)
+            }
+            logger.info("local keys moved into the replica", [
+                "namespace": .string(namespace), "moved": .number(Double(moved)),
+                "keptReplicaValue": .number(Double(records.count - moved)),
+            ])
+        }
     }
 
     func startReplication() async throws {
