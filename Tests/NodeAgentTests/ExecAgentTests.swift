@@ -22,7 +22,7 @@ import Testing
         #expect(r2.output == "again")
         // The memory.incr request round trip went through the host.
         #expect(host.memory["echo.tasks"] == 2)
-        #expect(host.requests.first == .memoryIncr(key: "echo.tasks", by: 1, shared: false))
+        #expect(host.requests.first == .memoryIncr(key: "echo.tasks", by: 1, namespace: nil))
         #expect(host.logs.contains { $0.source == .program && $0.message.contains("task t2") })
         // A message comes back as an event.
         try agent.deliver(id: "m1", from: "p0", payload: ["x": 1])

@@ -29,7 +29,12 @@ import Testing
                 data = m.get("input") or {}
                 request = "r-" + str(m["id"])
                 waiting[request] = m["id"]
-                send({"type": "memory.set", "id": request, "key": data["key"], "value": data["value"], "shared": True})
+                msg = {"type": "memory.set", "id": request, "key": data["key"], "value": data["value"]}
+                if "namespace" in data:
+                    msg["namespace"] = data["namespace"]
+                else:
+                    msg["shared"] = True
+                send(msg)
             elif t == "reply" and m.get("id") in waiting:
                 task = waiting.pop(m["id"])
                 if "error" in m:
@@ -78,6 +83,10 @@ import Testing
         let run = try await one.post("/v1/processes/\(pid)/execute", ["input": ["key": "greeting", "value": "hello from an agent on ns1"]])
         #expect(run["output"] == ["written": true], "\(run)")
 
+        // The agent names a declared namespace; an undeclared one is refused (the task fails).
+        let named = try await one.post("/v1/processes/\(pid)/execute", ["input": ["namespace": "team", "key": "byagent", "value": 3]])
+        #expect(named["output"] == ["written": true], "\(named)")
+
         // An undeclared namespace written first stays local; the declared one replicates.
         _ = try await one.put("/v1/memory/notes/local", ["value": "only on ns1"])
         _ = try await one.put("/v1/memory/team/plan", ["value": ["step": 1]])
@@ -85,9 +94,13 @@ import Testing
         let arrived = await waitUntil(deadline: .seconds(90), poll: .milliseconds(100)) {
             let greeting = try? await two.get("/v1/memory/shared/greeting")
             let plan = try? await two.get("/v1/memory/team/plan")
-            return greeting?["value"] == "hello from an agent on ns1" && plan?["value"] == ["step": 1]
+            let byAgent = try? await two.get("/v1/memory/team/byagent")
+            return greeting?["value"] == "hello from an agent on ns1" && plan?["value"] == ["step": 1] && byAgent?["value"] == 3
         }
         #expect(arrived)
+        let refused = try? await one.post("/v1/processes/\(pid)/execute", ["input": ["namespace": "notes", "key": "x", "value": 1]])
+        #expect(refused == nil, "an undeclared namespace is closed to agents: \(String(describing: refused))")
+        #expect((try? await one.get("/v1/memory/notes/x")) == nil)
         // Both arrived after `notes/local` was written on ns1, yet ns2 does not have it.
         let notes = try? await two.get("/v1/memory/notes/local")
         #expect(notes == nil)
@@ -99,7 +112,7 @@ import Testing
 
         // Replication figures on /metrics.
         let metrics = try await Self.metricsText(nodes[0].api)
-        #expect(metrics.contains("agentvm_replication_live_keys{namespace=\"team\"} 1"), "\(metrics)")
+        #expect(metrics.contains("agentvm_replication_live_keys{namespace=\"team\"} 2"), "\(metrics)")
         #expect(metrics.contains("agentvm_replication_live_keys{namespace=\"shared\"} 1"))
         #expect(metrics.contains("agentvm_replication_peers 1"))
         #expect(metrics.contains("agentvm_replication_messages_sent_total{kind=\"deltas\"}"))

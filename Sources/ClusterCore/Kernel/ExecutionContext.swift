@@ -28,6 +28,14 @@ public struct ExecutionContext: Sendable {
         ProcessMemory(bus: kernel.memory, namespace: MemoryBus.sharedNamespace, owner: nil)
     }
 
+    /// A namespace by name: the process's own (its id, same as `memory`), `shared`, or a common
+    /// one (the node's `memory.replicated` list). Other processes' namespaces are closed.
+    public func namespace(_ name: String) throws -> ProcessMemory {
+        if name == process.id { return memory }
+        guard kernel.memory.isCommon(name) else { throw MemoryError.namespaceClosed(name) }
+        return ProcessMemory(bus: kernel.memory, namespace: name, owner: nil)
+    }
+
     /// Calls a tool as this agent (its allowlist, permission and side effects apply).
     public func callTool(_ name: String, arguments: JSONValue = .object([:])) async throws -> JSONValue {
         var caller = process.agent.toolCaller

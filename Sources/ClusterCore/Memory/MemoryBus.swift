@@ -34,6 +34,7 @@ public final class MemoryBus: Sendable {
     /// Whether `replicated` is set, read without the lock so that a bus without a store (every
     /// embedded node) pays one atomic load per call.
     private let hasReplicated = Atomic<Bool>(false)
+    private let common = Mutex<Set<String>>([])
 
     /// `clock` decides what "now" is for TTLs; tests inject a manual one.
     public init(backend: any MemoryBackend, events: EventBus, clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -44,6 +45,20 @@ public final class MemoryBus: Sendable {
     }
 
     deinit { sweeper.withLock { $0?.cancel() } }
+
+    // MARK: - Common namespaces
+
+    /// Names processes may open besides their own and `shared` (`ExecutionContext.namespace`): the
+    /// node's `memory.replicated` list, replicated in a cluster and local on an embedded node, so an
+    /// agent's code is the same on both.
+    public func setCommonNamespaces(_ names: Set<String>) {
+        common.withLock { $0 = names }
+    }
+
+    /// Whether every process may open `namespace`: `shared`, a common one, or a replicated one.
+    public func isCommon(_ namespace: String) -> Bool {
+        namespace == Self.sharedNamespace || common.withLock { $0.contains(namespace) } || isReplicated(namespace)
+    }
 
     // MARK: - Replicated namespaces
 

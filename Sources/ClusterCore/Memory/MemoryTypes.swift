@@ -81,6 +81,8 @@ public enum MemoryError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidTTL(String)
     /// `increment` would leave the finite numbers (JSON cannot hold infinity).
     case notFinite(key: String)
+    /// A process asked for a namespace that is neither its own, `shared`, nor a common one.
+    case namespaceClosed(String)
 
     public var description: String {
         switch self {
@@ -91,6 +93,7 @@ public enum MemoryError: Error, Sendable, Hashable, CustomStringConvertible {
         case .closed: return "memory backend is closed"
         case .invalidTTL(let m): return "invalid memory TTL: \(m)"
         case .notFinite(let k): return "incrementing memory key '\(k)' would overflow to infinity"
+        case .namespaceClosed(let ns): return "memory namespace '\(ns)' is not open to processes: only a process's own namespace, 'shared' and the namespaces listed in memory.replicated are"
         }
     }
 }

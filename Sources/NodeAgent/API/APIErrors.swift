@@ -63,6 +63,7 @@ enum APIErrors {
         case .invalidKey: return HTTPError(status: 400, code: "invalid_argument", message: message, field: "key")
         case .closed: return HTTPError(status: 503, code: "shutting_down", message: message)
         case .invalidTTL: return HTTPError(status: 400, code: "invalid_argument", message: message, field: "ttlMs")
+        case .namespaceClosed: return HTTPError(status: 403, code: "forbidden", message: message)
         case .notFinite: return HTTPError(status: 400, code: "invalid_argument", message: message, field: "by")
         default: return HTTPError(status: 500, code: "internal", message: message)
         }

@@ -2,16 +2,17 @@ import ClusterCore
 
 /// A request from the program that the node answers with a `reply`.
 public enum ExecRequest: Sendable, Equatable {
-    /// Read a key; the reply is the value or null. `shared` selects the shared namespace.
-    case memoryGet(key: String, shared: Bool)
+    /// Read a key; the reply is the value or null. `namespace` nil is the process's own; the
+    /// program names another with `namespace` (or `shared: true` for `shared`).
+    case memoryGet(key: String, namespace: String?)
     /// Write a key; the reply is null.
-    case memorySet(key: String, value: JSONValue, shared: Bool)
+    case memorySet(key: String, value: JSONValue, namespace: String?)
     /// Delete a key; the reply is whether it existed.
-    case memoryDelete(key: String, shared: Bool)
+    case memoryDelete(key: String, namespace: String?)
     /// List keys with a prefix; the reply is an array of keys.
-    case memoryList(prefix: String, shared: Bool)
+    case memoryList(prefix: String, namespace: String?)
     /// Add `by` to a number (missing = 0); the reply is the new value.
-    case memoryIncr(key: String, by: Double, shared: Bool)
+    case memoryIncr(key: String, by: Double, namespace: String?)
     /// Call a registered tool; the reply is its output.
     case toolCall(name: String, arguments: JSONValue)
     /// Publish to a channel; the reply is null.
@@ -26,21 +27,29 @@ public enum ExecRequest: Sendable, Equatable {
 
     /// Parses a request message; the error names the missing or mistyped field.
     public static func parse(type: String, _ m: [String: JSONValue]) throws(ExecProtocolError) -> ExecRequest {
-        let shared = m["shared"]?.boolValue ?? false
+        func space() throws(ExecProtocolError) -> String? {
+            if let raw = m["namespace"] {
+                guard let name = raw.stringValue, !name.isEmpty else {
+                    throw .wrongType("namespace", expected: "non-empty string", in: type)
+                }
+                return name
+            }
+            return m["shared"]?.boolValue == true ? MemoryBus.sharedNamespace : nil
+        }
         switch type {
-        case "memory.get": return .memoryGet(key: try string(m, "key", type), shared: shared)
+        case "memory.get": return .memoryGet(key: try string(m, "key", type), namespace: try space())
         case "memory.set":
             guard let value = m["value"] else { throw .missingField("value", in: type) }
-            return .memorySet(key: try string(m, "key", type), value: value, shared: shared)
-        case "memory.delete": return .memoryDelete(key: try string(m, "key", type), shared: shared)
-        case "memory.list": return .memoryList(prefix: m["prefix"]?.stringValue ?? "", shared: shared)
+            return .memorySet(key: try string(m, "key", type), value: value, namespace: try space())
+        case "memory.delete": return .memoryDelete(key: try string(m, "key", type), namespace: try space())
+        case "memory.list": return .memoryList(prefix: m["prefix"]?.stringValue ?? "", namespace: try space())
         case "memory.incr":
             var by = 1.0
             if let raw = m["by"] {
                 guard let d = raw.doubleValue else { throw .wrongType("by", expected: "number", in: type) }
                 by = d
             }
-            return .memoryIncr(key: try string(m, "key", type), by: by, shared: shared)
+            return .memoryIncr(key: try string(m, "key", type), by: by, namespace: try space())
         case "tool.call": return .toolCall(name: try string(m, "name", type), arguments: m["arguments"] ?? .object([:]))
         case "publish": return .publish(channel: try string(m, "channel", type), payload: m["payload"] ?? .null)
         case "send": return .send(to: try string(m, "to", type), payload: m["payload"] ?? .null)

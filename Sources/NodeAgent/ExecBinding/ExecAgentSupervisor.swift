@@ -142,16 +142,16 @@ public final class ExecAgentSupervisor: ExecHost {
         guard let context = state.withLock({ $0.entries[process]?.context }) else {
             throw ExecBindingError("process \(process) is gone")
         }
-        func space(_ shared: Bool) -> ProcessMemory { shared ? context.shared : context.memory }
+        func space(_ name: String?) throws -> ProcessMemory { try name.map(context.namespace) ?? context.memory }
         switch request {
-        case .memoryGet(let key, let shared): return try space(shared).get(key) ?? .null
-        case .memorySet(let key, let value, let shared):
-            try await space(shared).set(key, value)
+        case .memoryGet(let key, let ns): return try space(ns).get(key) ?? .null
+        case .memorySet(let key, let value, let ns):
+            try await space(ns).set(key, value)
             return .null
-        case .memoryDelete(let key, let shared): return .bool(try await space(shared).delete(key))
-        case .memoryList(let prefix, let shared):
-            return .array(try space(shared).list(prefix: prefix).map { .string($0.key) })
-        case .memoryIncr(let key, let by, let shared): return .number(try await space(shared).increment(key, by: by))
+        case .memoryDelete(let key, let ns): return .bool(try await space(ns).delete(key))
+        case .memoryList(let prefix, let ns):
+            return .array(try space(ns).list(prefix: prefix).map { .string($0.key) })
+        case .memoryIncr(let key, let by, let ns): return .number(try await space(ns).increment(key, by: by))
         case .toolCall(let name, let arguments): return try await context.callTool(name, arguments: arguments)
         case .publish(let channel, let payload):
             try await context.publish(channel, payload)

@@ -107,6 +107,7 @@ public final class Node: Sendable {
         kernel = Kernel(config: KernelConfig(nodeID: nodeID, maxProcesses: config.maxProcesses, checkpointOnCrash: true),
                         events: events, memory: memory, handlers: handlers,
                         journal: store.journal, checkpoints: checkpointStore)
+        memory.setCommonNamespaces(Set(config.memory.replicated))
         recentEvents = EventRing(capacity: 10_000)
         recentEvents.attach(to: events)
 
