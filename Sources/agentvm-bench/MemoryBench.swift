@@ -33,9 +33,12 @@ enum MemoryBench {
         let window = sqliteWindow / sqliteRounds
         var rawRun = Run(), oneRun = Run(), sixteenRun = Run()
         for round in 0..<sqliteRounds {
-            rawRun.add(try raw.insert(for: window))
-            oneRun.add(try await durableWrites(writers: 1, backend: one, round: round, for: window))
-            sixteenRun.add(try await durableWrites(writers: 16, backend: sixteen, round: round, for: window))
+            var cpu = processCPUSeconds()
+            rawRun.add(try raw.insert(for: window), cpuSince: cpu)
+            cpu = processCPUSeconds()
+            oneRun.add(try await durableWrites(writers: 1, backend: one, round: round, for: window), cpuSince: cpu)
+            cpu = processCPUSeconds()
+            sixteenRun.add(try await durableWrites(writers: 16, backend: sixteen, round: round, for: window), cpuSince: cpu)
         }
         report("sqlite_raw_inserts_per_s", rawRun.rate)
         report("sqlite_durable_writes_per_s_1", oneRun.rate)
@@ -50,6 +53,8 @@ enum MemoryBench {
         let phases = [("gather", stats.gatherNanoseconds), ("execute", stats.executeNanoseconds),
                       ("commit", stats.commitNanoseconds), ("complete", stats.completeNanoseconds)]
             .map { ($0.0, Double($0.1) / 1e3 / batches) }
+        print("sqlite_raw_cpu_us_per_write \(String(format: "%.1f", rawRun.cpuMicrosecondsPerOperation))")
+        print("sqlite_durable_cpu_us_per_write_16 \(String(format: "%.1f", sixteenRun.cpuMicrosecondsPerOperation))")
         print("sqlite_raw_commit_us \(String(format: "%.1f", rawRun.rate > 0 ? 1e6 / rawRun.rate : 0))")
         print("sqlite_durable_batch_cycle_us_16 \(String(format: "%.1f", cycle))")
         for (name, us) in phases { print("sqlite_durable_batch_\(name)_us_16 \(String(format: "%.1f", us))") }
@@ -60,11 +65,24 @@ enum MemoryBench {
     struct Run {
         var operations = 0
         var seconds = 0.0
-        mutating func add(_ r: (operations: Int, seconds: Double)) {
+        /// CPU time of the whole process (all threads) during the windows: unlike wall time, it
+        /// hardly depends on what else the machine runs.
+        var cpuSeconds = 0.0
+        mutating func add(_ r: (operations: Int, seconds: Double), cpuSince cpu: Double) {
+            cpuSeconds += processCPUSeconds() - cpu
             operations += r.operations
             seconds += r.seconds
         }
         var rate: Double { seconds > 0 ? Double(operations) / seconds : 0 }
+        var cpuMicrosecondsPerOperation: Double { operations > 0 ? cpuSeconds * 1e6 / Double(operations) : 0 }
+    }
+
+    static func processCPUSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        let user = Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6
+        let system = Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
+        return user + system
     }
 
     private static func report(_ name: String, _ value: Double) {

@@ -8,14 +8,15 @@ import Synchronization
 ///
 /// The per-batch cost beyond the fsync is what decides how much group commit wins when fsync is
 /// fast, so the hot path is lean: a batch runs optimistically without savepoints (a savepoint pair
-/// per write is replayed only when a write fails), the thread is woken once per batch rather than
-/// once per write, and callers are resumed straight from this thread.
+/// per write is replayed only when a write fails), bodies run while the batch is still gathering,
+/// the thread is woken a few times per batch rather than once per write, and callers are resumed
+/// straight from this thread.
 final class SQLiteWriter: Sendable {
     private struct State {
         var pending: [any SQLiteWriteRequest] = []
         var closed = false
         /// While the writer sleeps: the number of pending requests that wakes it (0: it is awake).
-        /// Submitters signal only when they reach it, so a batch costs one wake-up, not one per write.
+        /// Submitters signal only when they reach it, so a batch costs a few wake-ups, not one per write.
         var wakeAt = 0
     }
 
@@ -77,8 +78,8 @@ final class SQLiteWriter: Sendable {
     var stats: SQLiteWriteStats { counters.snapshot() }
 
     /// Moves pending requests into `batch`, up to `maxBatch`. If `batch` then holds fewer than
-    /// `want`, arms the wake-up for the missing ones and returns false; true when there is nothing
-    /// to wait for (enough requests, or closed).
+    /// `want`, arms the wake-up and returns false; true when there is nothing to wait for (enough
+    /// requests, or closed).
     private func take(into batch: inout [any SQLiteWriteRequest], want: Int) -> (enough: Bool, closed: Bool) {
         state.withLock { s in
             let room = maxBatch - batch.count
@@ -90,8 +91,12 @@ final class SQLiteWriter: Sendable {
                 s.pending.removeFirst(room)
             }
             let drained = s.closed && s.pending.isEmpty
-            if batch.count >= min(want, maxBatch) || s.closed { return (true, drained) }
-            s.wakeAt = min(want, maxBatch) - batch.count
+            let missing = min(want, maxBatch) - batch.count
+            if missing <= 0 || s.closed { return (true, drained) }
+            // Woken when half the missing writes are in, the writer runs those while the rest are
+            // on their way: a few wake-ups per batch instead of one per write, and only the last
+            // few bodies run after the last writer arrives.
+            s.wakeAt = (missing + 1) / 2
             return (false, drained)
         }
     }
@@ -100,11 +105,7 @@ final class SQLiteWriter: Sendable {
 
     private func loop() {
         Thread.current.threadDictionary[Self.threadMarker] = true
-        // Writers resumed by a commit usually write again at once, but they come back one by one.
-        // Taking only the first of them would split the group into a batch of one plus the rest;
-        // so when a batch is smaller than the last one, wait briefly for the others (at most half
-        // the last commit's duration, bounded by `maxGatherDelay`). A lone writer never waits.
-        var expected = 1
+        var expected = 1  // the size of the last batch: how many writers are likely to come back
         var lastCommit: UInt64 = 0  // nanoseconds
         var batch: [any SQLiteWriteRequest] = []
         var outcomes: [(any Error)?] = []  // how each request of the batch ends; nil: committed
@@ -117,28 +118,17 @@ final class SQLiteWriter: Sendable {
                 if !enough { wake.wait() }
                 continue
             }
-            let gatherStart = DispatchTime.now().uptimeNanoseconds
-            if !enough || batch.count < expected {
-                let window = min(lastCommit / 2, Self.maxGatherDelay)
-                let deadline = DispatchTime(uptimeNanoseconds: gatherStart + window)
-                while !closed {
-                    (enough, closed) = take(into: &batch, want: expected)
-                    if enough { break }
-                    if wake.wait(timeout: deadline) == .timedOut {
-                        disarm()
-                        (_, closed) = take(into: &batch, want: 0)
-                        break
-                    }
-                }
-            }
-            let executeStart = DispatchTime.now().uptimeNanoseconds
-            let commitStart = runBatch(batch, &outcomes)
+            let start = DispatchTime.now().uptimeNanoseconds
+            var executing: UInt64 = 0
+            let window = min(lastCommit / 2, Self.maxGatherDelay)
+            let commitStart = runBatch(&batch, expected: expected, window: window, closed: &closed,
+                                       outcomes: &outcomes, executing: &executing)
             let completeStart = DispatchTime.now().uptimeNanoseconds
             lastCommit = completeStart - commitStart
             completeAll(batch, &outcomes)
             let end = DispatchTime.now().uptimeNanoseconds
-            counters.record(batch: batch.count, gather: executeStart - gatherStart, execute: commitStart - executeStart,
-                            commit: completeStart - commitStart, complete: end - completeStart)
+            counters.record(batch: batch.count, gather: commitStart - start - min(executing, commitStart - start),
+                            execute: executing, commit: completeStart - commitStart, complete: end - completeStart)
             expected = batch.count
             if closed && queuedCount == 0 { break }
         }
@@ -159,28 +149,60 @@ final class SQLiteWriter: Sendable {
 
     // MARK: - Running a batch
 
-    /// Runs the batch and records in `outcomes` how each request ends (nil: committed); returns when
-    /// its commit began (uptime ns).
+    /// Runs a batch whose first requests are in `batch`, and records in `outcomes` how each
+    /// request ends (nil: committed); returns when its commit began (uptime ns).
     ///
-    /// First optimistically, every body in one plain transaction: the common case, where nothing
-    /// fails, pays no savepoints. If a body or statement fails, that transaction is rolled back and
-    /// the batch is replayed with a savepoint per body, so the failing write fails alone and the
-    /// others commit.
-    private func runBatch(_ batch: [any SQLiteWriteRequest], _ outcomes: inout [(any Error)?]) -> UInt64 {
+    /// Writers resumed by a commit usually write again at once, but they come back one by one.
+    /// Committing only the first of them would split the group into a batch of one plus the rest;
+    /// so while the batch is smaller than `expected` (the last batch's size), the writer waits for
+    /// the others, at most `window`. It runs each body as soon as it is taken, so the bodies run
+    /// while the other writers are still on their way. A lone writer never waits.
+    ///
+    /// The bodies run optimistically in one plain transaction: in the common case, where nothing
+    /// fails, no savepoints are paid for. If a body or statement fails, that transaction is rolled
+    /// back and the batch is replayed with a savepoint per body, so the failing write fails alone
+    /// and the others commit.
+    private func runBatch(_ batch: inout [any SQLiteWriteRequest], expected: Int, window: UInt64, closed: inout Bool,
+                          outcomes: inout [(any Error)?], executing: inout UInt64) -> UInt64 {
+        var beginError: (any Error)?
+        do { try connection.execute("BEGIN IMMEDIATE") } catch { beginError = error }
+        var ran = 0
+        var failed = false
+        func runTaken() {
+            guard !failed else { return }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            while ran < batch.count {
+                do { try batch[ran].run(connection) } catch {
+                    failed = true
+                    break
+                }
+                ran += 1
+            }
+            executing += DispatchTime.now().uptimeNanoseconds - t0
+        }
+        if beginError == nil {
+            runTaken()
+            if !failed && batch.count < expected && !closed {
+                let deadline = DispatchTime(uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds + window)
+                while !closed && !failed {
+                    let taken = take(into: &batch, want: expected)
+                    closed = taken.closed
+                    runTaken()
+                    if taken.enough { break }
+                    if failed || wake.wait(timeout: deadline) == .timedOut {
+                        disarm()
+                        closed = take(into: &batch, want: 0).closed
+                        runTaken()
+                        break
+                    }
+                }
+            }
+        }
         outcomes.removeAll(keepingCapacity: true)
         outcomes.append(contentsOf: repeatElement(nil, count: batch.count))
-        do {
-            try connection.execute("BEGIN IMMEDIATE")
-        } catch {
-            for i in batch.indices { outcomes[i] = error }
+        if let beginError {
+            for i in batch.indices { outcomes[i] = beginError }
             return DispatchTime.now().uptimeNanoseconds
-        }
-        var failed = false
-        for request in batch {
-            do { try request.run(connection) } catch {
-                failed = true
-                break
-            }
         }
         if failed {
             if !connection.isAutocommit { try? connection.execute("ROLLBACK") }
