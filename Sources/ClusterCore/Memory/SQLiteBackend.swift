@@ -6,7 +6,8 @@ public final class SQLiteBackend: MemoryBackend {
     /// The database underneath; other components may share it for their own tables.
     public let database: SQLiteDatabase
 
-    static let schema = """
+    /// The `memory` table; public so a benchmark baseline can write the very same rows.
+    public static let schema = """
         CREATE TABLE IF NOT EXISTS memory (
             namespace TEXT NOT NULL,
             key TEXT NOT NULL,
@@ -19,7 +20,8 @@ public final class SQLiteBackend: MemoryBackend {
         """
 
     private static let selectOne = "SELECT value, expires_at, updated_at FROM memory WHERE namespace = ?1 AND key = ?2"
-    private static let upsert = """
+    /// Stores one row: parameters namespace, key, value (JSON text), expires_at, updated_at.
+    public static let upsert = """
         INSERT INTO memory (namespace, key, value, expires_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
         ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
         updated_at = excluded.updated_at
@@ -86,8 +88,8 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     public func store(_ namespace: String, _ key: String, _ entry: MemoryEntry) async throws {
-        let encoded = Self.encode(entry)
-        try await write { conn in try conn.execute(Self.upsert, [.text(namespace), .text(key)] + encoded) }
+        let row = Self.row(namespace, key, entry)
+        try await write { conn in try conn.execute(Self.upsert, row) }
     }
 
     public func remove(_ namespace: String, _ key: String) async throws -> MemoryEntry? {
@@ -107,7 +109,7 @@ public final class SQLiteBackend: MemoryBackend {
             let (change, result) = try decide(try Self.load(conn, namespace, key))
             switch change {
             case .keep: break
-            case .store(let e): try conn.execute(Self.upsert, [.text(namespace), .text(key)] + Self.encode(e))
+            case .store(let e): try conn.execute(Self.upsert, Self.row(namespace, key, e))
             case .remove: try conn.execute(Self.deleteOne, [.text(namespace), .text(key)])
             }
             return result
@@ -122,7 +124,7 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     public func replace(_ namespace: String, with records: [MemoryRecord]) async throws {
-        let rows = records.map { [SQLiteValue.text(namespace), .text($0.key)] + Self.encode($0.entry) }
+        let rows = records.map { Self.row(namespace, $0.key, $0.entry) }
         try await write { conn in
             try conn.execute("DELETE FROM memory WHERE namespace = ?1", [.text(namespace)])
             for row in rows { try conn.execute(Self.upsert, row) }
@@ -168,8 +170,9 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    private static func encode(_ e: MemoryEntry) -> [SQLiteValue] {
-        [.text(e.value.jsonString), .date(e.expiresAt), .real(e.updatedAt.timeIntervalSince1970)]
+    /// The upsert's parameters, built as one array (the write path allocates as little as it can).
+    private static func row(_ namespace: String, _ key: String, _ e: MemoryEntry) -> [SQLiteValue] {
+        [.text(namespace), .text(key), .text(e.value.jsonString), .date(e.expiresAt), .real(e.updatedAt.timeIntervalSince1970)]
     }
 
     private static func load(_ conn: SQLiteConnection, _ namespace: String, _ key: String) throws -> MemoryEntry? {

@@ -8,8 +8,8 @@ import Synchronization
 /// Durability: `write` and `writeBlocking` return only after the transaction holding the body's
 /// work has committed, and with WAL + `synchronous=FULL` a committed transaction has been fsynced,
 /// so it survives SIGKILL and power loss. Group commit: bodies queued while the writer is busy run
-/// together in one transaction (each in its own SAVEPOINT, so a body that throws is rolled back and
-/// fails alone) and share one fsync.
+/// together in one transaction and share one fsync. A body that throws fails alone: the batch is
+/// then rolled back and replayed with a SAVEPOINT per body, so the others still commit.
 ///
 /// Reads go through `read`, serialized on a separate connection; they see every committed write
 /// (a write call that has returned is visible to every later read).
@@ -51,15 +51,15 @@ public final class SQLiteDatabase: Sendable {
     /// Runs `body` in the next group-commit transaction on the writer thread; returns its result
     /// once that transaction has committed (durable). If `body` throws, its changes are rolled back
     /// and only this call fails. Never call `write` or `writeBlocking` from inside a body.
+    ///
+    /// A body may run more than once: when another body in its batch fails, the batch is rolled
+    /// back and replayed with a savepoint per body, and only the run that committed counts. So a
+    /// body must act only through its connection (plain reads, computations and statements).
     public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<T, any Error>) in
+            // The writer completes every request it accepted exactly once.
             do {
-                try writer.submit(SQLiteWriter.Job(
-                    run: { conn in
-                        let value = try body(conn)
-                        return { c.resume(returning: value) }
-                    },
-                    fail: { c.resume(throwing: $0) }))
+                try writer.submit(AsyncWriteRequest(body: body, continuation: c))
             } catch {
                 c.resume(throwing: error)
             }
@@ -72,14 +72,9 @@ public final class SQLiteDatabase: Sendable {
         guard !SQLiteWriter.isWriterThread else {
             throw SQLiteError(code: -1, message: "writeBlocking called from inside a write body (it would wait for itself); use the body's connection", context: path)
         }
-        let box = BlockingResult<T>()
-        try writer.submit(SQLiteWriter.Job(
-            run: { conn in
-                let value = try body(conn)
-                return { box.finish(.success(value)) }
-            },
-            fail: { box.finish(.failure($0)) }))
-        return try box.wait()
+        let request = BlockingWriteRequest(body: body)
+        try writer.submit(request)
+        return try request.wait()
     }
 
     /// Runs `body` on the reader connection, one reader at a time. Reads see committed data only.
@@ -103,35 +98,29 @@ public final class SQLiteDatabase: Sendable {
     /// Writes waiting for the writer thread (not yet in a transaction).
     public var queuedWrites: Int { writer.queuedCount }
 
-    /// Group-commit figures: transactions committed, writes in them, largest batch.
-    public var writeStats: SQLiteWriteStats {
-        let s = writer.stats
-        return SQLiteWriteStats(transactions: s.batches, writes: s.writes, largestBatch: s.largestBatch)
-    }
+    /// Group-commit figures: transactions committed, writes, batches, replays, time per phase.
+    public var writeStats: SQLiteWriteStats { writer.stats }
 }
 
-/// How well group commit batched: `writes / transactions` is the mean batch size.
+/// How well group commit batched (`writes / batches` is the mean batch size) and where the writer
+/// thread's time went, summed over all batches.
 public struct SQLiteWriteStats: Sendable, Hashable {
+    /// Transactions committed.
     public var transactions: UInt64
+    /// Writes taken by the writer (committed or failed).
     public var writes: UInt64
+    /// Most writes taken into one batch.
     public var largestBatch: Int
-}
-
-/// A result handed from the writer thread to a blocked caller.
-private final class BlockingResult<T: Sendable>: Sendable {
-    private let result = Mutex<Result<T, any Error>?>(nil)
-    private let done = DispatchSemaphore(value: 0)
-
-    func finish(_ r: Result<T, any Error>) {
-        result.withLock { $0 = r }
-        done.signal()
-    }
-
-    func wait() throws -> T {
-        done.wait()
-        guard let r = result.withLock({ $0 }) else {
-            throw SQLiteError(code: -1, message: "write finished without a result", context: "writeBlocking")
-        }
-        return try r.get()
-    }
+    /// Batches run (one optimistic transaction each, unless replayed).
+    public var batches: UInt64
+    /// Batches rolled back and replayed with a savepoint per write because one write failed.
+    public var replays: UInt64
+    /// Waiting for more writers to join a batch after its first write arrived.
+    public var gatherNanoseconds: UInt64
+    /// `BEGIN` and the bodies' statements.
+    public var executeNanoseconds: UInt64
+    /// `COMMIT`, which with `synchronous=FULL` includes the WAL fsync.
+    public var commitNanoseconds: UInt64
+    /// Resuming the callers.
+    public var completeNanoseconds: UInt64
 }
