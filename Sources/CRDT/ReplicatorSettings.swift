@@ -5,8 +5,14 @@ public struct ReplicatorSettings: Sendable, Hashable {
     /// Peers sent deltas per tick (Akka Distributed Data sends to a few nodes per round, rotating,
     /// so every peer is reached within a few rounds).
     public var deltaFanout: Int = 3
-    /// A delta transfer not acknowledged within this time is sent again.
+    /// A delta transfer not acknowledged within this time is sent again; the wait doubles with
+    /// every resend the peer leaves unanswered.
     public var resendAfter: Int64 = 1_000
+    /// Resends a peer may leave unanswered (no message at all from it) before it counts as silent
+    /// and is sent no more deltas until it is heard from again (then anti-entropy repairs what it
+    /// missed). Bounds what a partitioned replica queues for peers it still believes reachable,
+    /// e.g. in a NATS client's reconnect buffer, which is delivered all at once on the heal.
+    public var maxUnansweredResends: Int = 2
     /// How often one peer (rotating) is offered an anti-entropy digest.
     public var antiEntropyInterval: Int64 = 1_000
     /// Anti-entropy does not send a peer the same value of a key again within this time: after a
