@@ -19,8 +19,10 @@ public struct ReplicatorSettings: Sendable, Hashable {
     /// heal, digests keep arriving every `antiEntropyInterval` while the first transfer of
     /// thousands of values is still in flight, and answering each of them with everything again
     /// multiplies the traffic (and the decoding work) that convergence waits behind. A transfer
-    /// that was lost is sent again by the first anti-entropy round after this time.
-    public var stateResendAfter: Int64 = 2_000
+    /// that was lost is sent again by the first anti-entropy round after this time. Longer than
+    /// a heal's transfer takes on a loaded machine (decoding ~1 MB of JSON can take seconds), or
+    /// the resends add to the very load that delays it.
+    public var stateResendAfter: Int64 = 4_000
     /// The largest encoded message sent or accepted.
     public var maxMessageBytes: Int = 512 * 1024
     /// Delta batches kept for peers that have not acknowledged them; a peer further behind gets

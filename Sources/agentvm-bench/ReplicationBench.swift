@@ -17,6 +17,8 @@ import NodeAgent
 /// - `heal_total_ms`: from the server restart, so including libnats' reconnect delay and gossip
 ///   refuting the death verdicts the partition caused.
 /// - `heal_partition_write_ms`: how long writing the 10,000 keys took.
+/// - `heal_load_1m`: the machine's 1-minute load average when the heal ended (the figures above
+///   are CPU-bound: three nodes decode and merge ~1 MB of JSON each on a shared machine).
 /// Each number includes up to one polling round (three summaries, 10 ms apart).
 enum ReplicationBench {
     static let keys = 10_000
@@ -95,6 +97,9 @@ enum ReplicationBench {
         print("heal_convergence_ms \(Int(milliseconds(done - reconnected).rounded()))")
         print("heal_total_ms \(Int(milliseconds(done - restarted).rounded()))")
         print("heal_partition_write_ms \(Int(writeMs.rounded()))")
+        if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").first {
+            print("heal_load_1m \(load)")
+        }
     }
 
     static func poll(deadline: Duration, what: String, _ condition: () async throws -> Bool) async throws {

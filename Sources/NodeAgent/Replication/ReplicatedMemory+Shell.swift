@@ -30,10 +30,20 @@ extension ReplicatedMemory {
         let subject = Self.subject(cluster: options.cluster, to: nodeID, from: "*")
         let subscription = try transport.subscribe(subject, queue: nil)
         let interval = options.tickInterval
-        let receiver = Task { [weak self] in
+        let limit = options.replicator.maxMessageBytes
+        // Messages are decoded here, off the actor: a heal brings hundreds of KiB of JSON per
+        // message, and the actor meanwhile merges the previous one, ticks and answers reads.
+        let receiver = Task.detached { [weak self] in
             for await message in subscription.messages {
+                let sender = message.subject.split(separator: ".").last.map(String.init) ?? ""
+                let decoded: Result<Replicator<Value>.Message, ReplicationDecodeError>
+                do throws(ReplicationDecodeError) {
+                    decoded = .success(try Replicator<Value>.Message.decode(message.payload, limit: limit))
+                } catch {
+                    decoded = .failure(error)
+                }
                 guard let self else { return }
-                await self.deliver(message)
+                await self.deliver(decoded, from: sender)
             }
         }
         let ticker = Task { [weak self] in
@@ -82,12 +92,18 @@ extension ReplicatedMemory {
         await flushDirty()
     }
 
-    /// Bytes from the transport: the sender is the subject's last token.
-    func deliver(_ message: TransportMessage) {
+    /// A message from the transport, decoded (or rejected) by the receiver; the sender is the
+    /// subject's last token.
+    func deliver(_ decoded: Result<Replicator<Value>.Message, ReplicationDecodeError>, from sender: String) {
         counters.received &+= 1
-        let sender = message.subject.split(separator: ".").last.map(String.init) ?? ""
         guard !sender.isEmpty, sender != nodeID else { return }
-        run(replicator.receive(bytes: message.payload, from: ReplicaID(sender), now: Self.monotonicMilliseconds()))
+        let peer = ReplicaID(sender)
+        switch decoded {
+        case .success(let message):
+            run(replicator.receive(message, from: peer, now: Self.monotonicMilliseconds()))
+        case .failure(let error):
+            run([.rejected(from: peer, error: error)])
+        }
     }
 
     func run(_ directives: [Replicator<Value>.Directive]) {
@@ -139,11 +155,19 @@ extension ReplicatedMemory {
         }
     }
 
+    /// Persists the keys peers changed, in one transaction, from the encodings the replicator
+    /// keeps (no value is encoded again for this).
     func flushDirty() async {
         guard !dirty.isEmpty else { return }
         let keys = dirty
         dirty = []
-        do { try await persist(keys) } catch {
+        var rows: [(String, Data?)] = []
+        rows.reserveCapacity(keys.count)
+        for key in keys.sorted() {
+            guard let bytes = replicator.encoding(of: key) else { continue }
+            rows.append((key, bytes))
+        }
+        do { try await store.save(rows) } catch {
             counters.persistFailures &+= 1
             dirty.formUnion(keys)
             log("replicated memory: cannot persist \(keys.count) received keys (retrying): \(error)")
