@@ -86,6 +86,12 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
     /// The value under `key`.
     public subscript(key: String) -> Value? { values[key] }
 
+    /// Whether the value under `key` hashes to `hash` (an `EntryIndex` hash): an incoming entry
+    /// with those bytes would change nothing, so it need not be decoded.
+    public mutating func holds(_ key: String, hash: UInt64) -> Bool {
+        digest.entry(of: key, in: values)?.hash == hash
+    }
+
     /// The deterministic encoding (`CRDTCoding`) of the value under `key`, nil when absent. Kept
     /// from the last time the value changed, so persisting what peers sent costs no encoding.
     public mutating func encoding(of key: String) -> Foundation.Data? {

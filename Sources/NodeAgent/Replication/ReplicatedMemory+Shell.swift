@@ -33,12 +33,19 @@ extension ReplicatedMemory {
         let limit = options.replicator.maxMessageBytes
         // Messages are decoded here, off the actor: a heal brings hundreds of KiB of JSON per
         // message, and the actor meanwhile merges the previous one, ticks and answers reads.
+        // Entries this replica already holds byte for byte (a heal sends most values two or three
+        // times) are cut out first, so they are never decoded.
         let receiver = Task.detached { [weak self] in
             for await message in subscription.messages {
                 let sender = message.subject.split(separator: ".").last.map(String.init) ?? ""
+                var payload = message.payload
+                if payload.count >= Self.prefilterBytes, payload.count <= limit, let index = EntryIndex(message: payload) {
+                    guard let self else { return }
+                    payload = index.removing(await self.heldEntries(index), from: payload)
+                }
                 let decoded: Result<Replicator<Value>.Message, ReplicationDecodeError>
                 do throws(ReplicationDecodeError) {
-                    decoded = .success(try Replicator<Value>.Message.decode(message.payload, limit: limit))
+                    decoded = .success(try Replicator<Value>.Message.decode(payload, limit: limit))
                 } catch {
                     decoded = .failure(error)
                 }
@@ -90,6 +97,18 @@ extension ReplicatedMemory {
             collectGarbage(now: clock())
         }
         await flushDirty()
+    }
+
+    /// Messages smaller than this are decoded whole: skipping entries would save little.
+    static let prefilterBytes = 4096
+
+    /// The entries of `index` whose value this replica holds exactly (merging them is a no-op).
+    func heldEntries(_ index: EntryIndex) -> Set<Int> {
+        var held = Set<Int>()
+        for (i, key) in index.keys.enumerated() where replicator.holds(key, hash: index.hashes[i]) {
+            held.insert(i)
+        }
+        return held
     }
 
     /// A message from the transport, decoded (or rejected) by the receiver; the sender is the
