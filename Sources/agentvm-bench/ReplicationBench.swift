@@ -84,7 +84,6 @@ enum ReplicationBench {
                 || text.contains(#"agentvm_cluster_connection{state="connected"} 1"#)
         }
         let reconnected = clock.now
-        if ProcessInfo.processInfo.environment["AGENTVM_REPL_TRACE"] != nil { print("reconnected_wall \(Int64(Date().timeIntervalSince1970 * 1000))") }
         let clients = try members.map { try APIClient(baseURL: $0.api, timeout: .seconds(30)) }
         try await poll(deadline: .seconds(120), what: "all three nodes holding the same \(keys) keys") {
             var first: JSONValue?
