@@ -109,3 +109,82 @@ public enum ReplicationDecodeError: Error, Sendable, Hashable, CustomStringConve
         }
     }
 }
+
+/// A message that carries values (`deltas` or `state`) written from entries already in their
+/// deterministic encoding, so a transfer of thousands of values splices bytes instead of running
+/// every value through the JSON encoder again. The result decodes to the same message as
+/// `ReplicationMessage.encoded()` of it (`ReplicationMessageTests`).
+struct SplicedEntries {
+    /// What the message says besides its entries.
+    enum Header {
+        case deltas(epoch: UInt64, from: UInt64, to: UInt64, last: Bool)
+        case state(covers: SequenceMark?)
+    }
+
+    /// One entry: the key as a JSON string and the value's encoding.
+    struct Entry {
+        let key: String
+        let quotedKey: [UInt8]
+        let bytes: Data
+        /// What the entry adds to a message.
+        var size: Int { quotedKey.count + 2 + bytes.count }
+
+        init(key: String, bytes: Data) {
+            self.key = key
+            self.quotedKey = SplicedEntries.quoted(key)
+            self.bytes = bytes
+        }
+    }
+
+    /// An upper bound of what a message adds around its entries.
+    static let envelopeBytes = 256
+
+    /// The message's bytes; `entries` must be sorted by key and have distinct keys.
+    static func encode(_ header: Header, _ entries: [Entry]) -> Data {
+        var out = Data()
+        out.reserveCapacity(entries.reduce(envelopeBytes) { $0 + $1.size })
+        func put(_ s: String) { out.append(contentsOf: s.utf8) }
+        func putEntries() {
+            put(#""entries":{"#)
+            for (i, e) in entries.enumerated() {
+                if i > 0 { put(",") }
+                out.append(contentsOf: e.quotedKey)
+                put(":")
+                out.append(e.bytes)
+            }
+            put("}")
+        }
+        put(#"{"body":{"#)
+        switch header {
+        case .deltas(let epoch, let from, let to, let last):
+            put(#""deltas":{"#)
+            putEntries()
+            put(#","epoch":\#(epoch),"from":\#(from),"last":\#(last),"to":\#(to)}"#)
+        case .state(let covers):
+            put(#""state":{"#)
+            if let c = covers { put(#""covers":{"epoch":\#(c.epoch),"seq":\#(c.seq)},"#) }
+            putEntries()
+            put("}")
+        }
+        put(#"},"version":\#(ReplicationMessage<GCounter>.currentVersion)}"#)
+        return out
+    }
+
+    /// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
+    static func quoted(_ s: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(s.utf8.count + 2)
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array(#"\u00"#.utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xf)]]
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+}

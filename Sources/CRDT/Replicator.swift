@@ -5,9 +5,14 @@ import Foundation
 /// messages, feeds in what arrives, and calls `tick` on a timer (the SWIM.Instance shape).
 ///
 /// - Local updates are merged at once and their deltas collected; each `tick` cuts them into one
-///   numbered batch. Every peer is sent the batches it has not acknowledged (a few peers per tick,
-///   oldest first), joined into one message; a peer whose next batch has left the bounded outbox
-///   gets the full state instead. Unacknowledged transfers are resent after `resendAfter`.
+///   numbered batch. Every peer is sent the batches it has not been sent yet (a few peers per
+///   tick, oldest first), joined into one message; a peer whose next batch has left the bounded
+///   outbox gets the full state instead. When acknowledgements stall for `resendAfter` (doubling
+///   with every resend the peer leaves unanswered) every unacknowledged batch is sent again.
+/// - A peer that answers none of `maxUnansweredResends` resends is *silent* (cut off, or its
+///   messages are queued somewhere): it is sent no deltas, only the anti-entropy digests of the
+///   rotation, so that a partition does not pile up ever larger transfers in a reconnect buffer.
+///   The first message heard from it re-admits it the way a new peer is admitted.
 /// - Every `antiEntropyInterval` one peer, in rotation, is sent a digest of bucket hashes; the
 ///   buckets that differ are exchanged key by key and each side sends the values the other lacks
 ///   or holds differently. This repairs lost messages and partitions.
@@ -25,7 +30,17 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
     struct PeerProgress: Sendable {
         var acked: UInt64
         var sentUpTo: UInt64
-        var lastSent: Int64?
+        /// When the oldest unacknowledged send left (or was last resent): the resend timer.
+        var waitingSince: Int64?
+        /// Resends since the peer was last heard from.
+        var unanswered = 0
+        /// No deltas go to a silent peer until it is heard from again.
+        var silent = false
+
+        init(acked: UInt64, sentUpTo: UInt64) {
+            self.acked = acked
+            self.sentUpTo = sentUpTo
+        }
     }
 
     /// This replica.
@@ -70,6 +85,18 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
 
     /// The value under `key`.
     public subscript(key: String) -> Value? { values[key] }
+
+    /// Whether the value under `key` hashes to `hash` (an `EntryIndex` hash): an incoming entry
+    /// with those bytes would change nothing, so it need not be decoded.
+    public mutating func holds(_ key: String, hash: UInt64) -> Bool {
+        digest.entry(of: key, in: values)?.hash == hash
+    }
+
+    /// The deterministic encoding (`CRDTCoding`) of the value under `key`, nil when absent. Kept
+    /// from the last time the value changed, so persisting what peers sent costs no encoding.
+    public mutating func encoding(of key: String) -> Foundation.Data? {
+        digest.entry(of: key, in: values)?.bytes
+    }
 
     /// Applies a local change: `delta` is the mutation's delta (or the whole new value).
     public mutating func localUpdate(_ key: String, delta: Value) {
@@ -154,24 +181,16 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             recentlySent.removeValue(forKey: gone)
             keyDigestSent.removeValue(forKey: gone)
         }
-        // A new (or re-admitted) peer catches up through anti-entropy, started at once rather than
-        // when the rotation reaches it; deltas flow to it from here on. It is told so with an
-        // empty state covering our batches so far: otherwise a receiver that still holds an older
-        // mark for us sees a gap before our next batch and never acknowledges again, and every
-        // later delta is resent to it until the outbox overflows into full-state transfers.
+        // A new (or re-admitted) peer gets deltas from here on and anti-entropy at once (`admit`).
         var out: [Directive] = []
         let added = next.subtracting(peers)
         for peer in added {
-            progress[peer] = PeerProgress(acked: ownSeq, sentUpTo: ownSeq, lastSent: nil)
+            progress[peer] = PeerProgress(acked: ownSeq, sentUpTo: ownSeq)
         }
         peers = next
         trimOutbox()
         if !added.isEmpty, !needsCatchUp {
-            let buckets = digest.bucketHashes(values)
-            for peer in added.sorted() {
-                out += send(.state(covers: SequenceMark(epoch: epoch, seq: ownSeq), entries: [:]), to: peer)
-                out += send(.digest(buckets: buckets), to: peer)
-            }
+            for peer in added.sorted() { out += admit(peer) }
         }
         guard needsCatchUp, !peers.isEmpty else { return out }
         needsCatchUp = false
@@ -191,12 +210,11 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
         }
         var out: [Directive] = []
         let due = peers.filter { peer in
-            guard let p = progress[peer], p.acked < ownSeq else { return false }
-            if p.sentUpTo < ownSeq { return true }
-            return p.lastSent.map { now - $0 >= settings.resendAfter } ?? true
+            guard let p = progress[peer], !p.silent, p.acked < ownSeq else { return false }
+            return p.sentUpTo < ownSeq || resendDue(p, now: now)
         }
         let chosen = due.sorted { a, b in
-            let la = progress[a]?.lastSent ?? Int64.min, lb = progress[b]?.lastSent ?? Int64.min
+            let la = progress[a]?.waitingSince ?? Int64.min, lb = progress[b]?.waitingSince ?? Int64.min
             return la != lb ? la < lb : a < b
         }.prefix(max(1, settings.deltaFanout))
         for peer in chosen { out += sendDeltas(to: peer, now: now) }
@@ -228,6 +246,46 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
         guard message.version == Message.currentVersion else {
             return [.rejected(from: peer, error: .unsupportedVersion(message.version))]
         }
+        var out = heard(peer, now: now)
+        out += handle(message, from: peer, now: now)
+        return out
+    }
+
+    /// The peer spoke: it answers again. A silent one is re-admitted: what it missed meanwhile
+    /// may be anywhere between lost and still queued, so anti-entropy repairs it, not a resend.
+    private mutating func heard(_ peer: ReplicaID, now: Int64) -> [Directive] {
+        guard var p = progress[peer] else { return [] }
+        guard p.silent else {
+            if p.unanswered != 0 {
+                p.unanswered = 0
+                progress[peer] = p
+            }
+            return []
+        }
+        progress[peer] = PeerProgress(acked: ownSeq, sentUpTo: ownSeq)
+        trimOutbox()
+        return admit(peer)
+    }
+
+    /// Starts replicating to a new or returning peer: deltas flow to it from our current batch
+    /// on, and anti-entropy repairs everything before, started at once rather than when the
+    /// rotation reaches it. The empty state covering our batches so far tells it where our
+    /// deltas resume: otherwise a receiver that still holds an older mark for us sees a gap before
+    /// our next batch and never acknowledges again, and every later delta is resent to it until
+    /// the outbox overflows into full-state transfers.
+    private mutating func admit(_ peer: ReplicaID) -> [Directive] {
+        var out = send(.state(covers: SequenceMark(epoch: epoch, seq: ownSeq), entries: [:]), to: peer)
+        out += send(.digest(buckets: digest.bucketHashes(values)), to: peer)
+        return out
+    }
+
+    private func resendDue(_ p: PeerProgress, now: Int64) -> Bool {
+        guard let since = p.waitingSince else { return true }
+        let backoff = settings.resendAfter << Int64(min(p.unanswered, 6))
+        return now - since >= backoff
+    }
+
+    private mutating func handle(_ message: Message, from peer: ReplicaID, now: Int64) -> [Directive] {
         switch message.body {
         case .deltas(let epoch, let from, let to, let last, let entries):
             var out = absorb(entries, delta: true)
@@ -259,7 +317,11 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             // never heard from us starts where we are), so a late ack, reordered behind a newer one,
             // must not move `acked` back and force a full-state transfer. Loss is repaired by
             // the resend timer.
-            p.acked = max(p.acked, min(seq, ownSeq))
+            let acked = max(p.acked, min(seq, ownSeq))
+            if acked > p.acked {
+                p.acked = acked
+                p.waitingSince = acked < p.sentUpTo ? now : nil
+            }
             progress[peer] = p
             trimOutbox()
             return []
@@ -337,9 +399,21 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
         }
     }
 
+    /// New batches go out once; when the resend timer fires, every unacknowledged batch goes
+    /// again, and a peer that left `maxUnansweredResends` of those unanswered falls silent.
     private mutating func sendDeltas(to peer: ReplicaID, now: Int64) -> [Directive] {
         guard var p = progress[peer] else { return [] }
-        let from = p.acked + 1
+        let resend = p.sentUpTo > p.acked && resendDue(p, now: now)
+        if resend {
+            guard p.unanswered < settings.maxUnansweredResends else {
+                p.silent = true
+                progress[peer] = p
+                trimOutbox()
+                return []
+            }
+            p.unanswered += 1
+        }
+        let from = resend ? p.acked + 1 : p.sentUpTo + 1
         var out: [Directive]
         if let first = outbox.first, first.seq <= from {
             var joined: [String: Value] = [:]
@@ -353,55 +427,68 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
                 }
             }
             let epoch = self.epoch, to = ownSeq
-            out = sendEntries(joined.sorted { $0.key < $1.key }, to: peer) { part, last in
-                .deltas(epoch: epoch, from: from, to: to, last: last, entries: part)
-            }
+            let encoded = joined.map { key, d in (key: key, value: d, bytes: (try? CRDTCoding.encode(d)) ?? Foundation.Data()) }
+            out = sendEntries(encoded, to: peer) { last in .deltas(epoch: epoch, from: from, to: to, last: last) }
         } else {
             out = sendState(keys: values.keys.sorted(), covers: SequenceMark(epoch: epoch, seq: ownSeq), to: peer)
         }
+        if resend || p.waitingSince == nil { p.waitingSince = now }
         p.sentUpTo = ownSeq
-        p.lastSent = now
         progress[peer] = p
         return out
     }
 
-    private func sendState(keys: [String], covers: SequenceMark?, to peer: ReplicaID) -> [Directive] {
-        let entries = keys.compactMap { key in values[key].map { (key, $0) } }
-        if entries.isEmpty && covers == nil { return [] }
-        return sendEntries(entries, to: peer) { part, last in
-            .state(covers: last ? covers : nil, entries: part)
+    /// Full values of `keys` (from their kept encodings); the last part carries `covers`.
+    private mutating func sendState(keys: [String], covers: SequenceMark?, to peer: ReplicaID) -> [Directive] {
+        var entries: [(key: String, value: Value, bytes: Foundation.Data)] = []
+        entries.reserveCapacity(keys.count)
+        for key in keys {
+            guard let v = values[key], let e = digest.entry(of: key, in: values) else { continue }
+            entries.append((key, v, e.bytes))
         }
+        if entries.isEmpty && covers == nil { return [] }
+        return sendEntries(entries, to: peer) { last in .state(covers: last ? covers : nil) }
     }
 
-    /// Splits keyed values into messages under the size limit; a value too large alone is reported.
-    private func sendEntries(_ entries: [(String, Value)], to peer: ReplicaID,
-                             make: ([String: Value], Bool) -> Message.Body) -> [Directive] {
-        var sized: [(String, Value, Int)] = []
+    /// Splits encoded keyed values into messages under the size limit, sent back to back; a value
+    /// too large alone is reported.
+    private func sendEntries(_ entries: [(key: String, value: Value, bytes: Foundation.Data)], to peer: ReplicaID,
+                             header: (Bool) -> SplicedEntries.Header) -> [Directive] {
+        let budget = settings.maxMessageBytes - SplicedEntries.envelopeBytes
         var out: [Directive] = []
-        for (key, value) in entries {
-            let size = ((try? CRDTCoding.encode(value))?.count ?? 0) + key.utf8.count + 8
-            if size > settings.maxMessageBytes - 256 {
-                out.append(.tooLarge(key: key, peer: peer, bytes: size))
-            } else {
-                sized.append((key, value, size))
-            }
-        }
-        let budget = settings.maxMessageBytes - 256
-        var parts: [[String: Value]] = []
-        var current: [String: Value] = [:]
+        var parts: [[(SplicedEntries.Entry, Value)]] = []
+        var current: [(SplicedEntries.Entry, Value)] = []
         var used = 0
-        for (key, value, size) in sized {
-            if used + size > budget && !current.isEmpty {
+        var previous: String?
+        for (key, value, bytes) in entries.sorted(by: { $0.key < $1.key }) where key != previous {
+            previous = key
+            let e = SplicedEntries.Entry(key: key, bytes: bytes)
+            guard e.size + 1 <= budget else {
+                out.append(.tooLarge(key: key, peer: peer, bytes: e.size))
+                continue
+            }
+            if used + e.size + 1 > budget && !current.isEmpty {
                 parts.append(current)
-                current = [:]
+                current = []
                 used = 0
             }
-            current[key] = value
-            used += size
+            current.append((e, value))
+            used += e.size + 1
         }
         parts.append(current)
         for (i, part) in parts.enumerated() {
-            out += send(make(part, i == parts.count - 1), to: peer)
+            let h = header(i == parts.count - 1)
+            var dict: [String: Value] = [:]
+            dict.reserveCapacity(part.count)
+            for (e, v) in part { dict[e.key] = v }
+            let body: Message.Body
+            switch h {
+            case .deltas(let epoch, let from, let to, let last):
+                body = .deltas(epoch: epoch, from: from, to: to, last: last, entries: dict)
+            case .state(let covers):
+                body = .state(covers: covers, entries: dict)
+            }
+            out.append(.send(to: peer, message: Message(body), bytes: SplicedEntries.encode(h, part.map(\.0))))
         }
         return out
     }
@@ -454,7 +541,8 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
             outbox.removeAll()
             return
         }
-        let floor = peers.map { progress[$0]?.acked ?? 0 }.min() ?? ownSeq
+        // A silent peer is re-admitted from our current batch, so it holds no batches back.
+        let floor = peers.compactMap { progress[$0].map { $0.silent ? ownSeq : $0.acked } }.min() ?? ownSeq
         outbox.removeAll { $0.seq <= floor }
         if outbox.count > settings.maxOutboxBatches {
             outbox.removeFirst(outbox.count - settings.maxOutboxBatches)

@@ -17,6 +17,10 @@ import NodeAgent
 /// - `heal_total_ms`: from the server restart, so including libnats' reconnect delay and gossip
 ///   refuting the death verdicts the partition caused.
 /// - `heal_partition_write_ms`: how long writing the 10,000 keys took.
+/// - `heal_summary_ms`: the median time of one convergence poll (a summary of 10,000 keys) on b1
+///   afterwards: the load the polling itself puts on the nodes while they heal.
+/// - `heal_load_1m`: the machine's 1-minute load average when the heal ended (the figures above
+///   are CPU-bound: three nodes decode and merge ~1 MB of JSON each on a shared machine).
 /// Each number includes up to one polling round (three summaries, 10 ms apart).
 enum ReplicationBench {
     static let keys = 10_000
@@ -95,6 +99,16 @@ enum ReplicationBench {
         print("heal_convergence_ms \(Int(milliseconds(done - reconnected).rounded()))")
         print("heal_total_ms \(Int(milliseconds(done - restarted).rounded()))")
         print("heal_partition_write_ms \(Int(writeMs.rounded()))")
+        var polls: [Double] = []
+        for _ in 0..<21 {
+            let t = clock.now
+            _ = try await clients[0].get("/v1/memory/shared", query: [("summary", "1")])
+            polls.append(milliseconds(clock.now - t))
+        }
+        print("heal_summary_ms \(Int(polls.sorted()[polls.count / 2].rounded()))")
+        if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").first {
+            print("heal_load_1m \(load)")
+        }
     }
 
     static func poll(deadline: Duration, what: String, _ condition: () async throws -> Bool) async throws {

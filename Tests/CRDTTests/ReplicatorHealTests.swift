@@ -28,6 +28,10 @@ struct ReplicatorHealTests {
         var now: Int64 = 0
         var maxDelay: Int64 = 400
         var isolated: Set<ReplicaID> = []
+        /// When set, messages across the cut are held and delivered on the heal, as a NATS
+        /// client's reconnect buffer delivers what was published while disconnected.
+        var holdAcrossCut = false
+        var held: [(from: ReplicaID, to: ReplicaID, bytes: Data)] = []
         var messages = 0, bytes = 0, order = 0
         var kinds: [String: (count: Int, bytes: Int)] = [:]
         var rejections = 0
@@ -36,7 +40,10 @@ struct ReplicatorHealTests {
             for d in out {
                 switch d {
                 case .send(let to, let message, let b):
-                    if isolated.contains(node) != isolated.contains(to) { continue }
+                    if isolated.contains(node) != isolated.contains(to) {
+                        if holdAcrossCut { held.append((node, to, b)) }
+                        continue
+                    }
                     messages += 1
                     bytes += b.count
                     let kind = String("\(message.body)".prefix { $0 != "(" })
@@ -63,6 +70,16 @@ struct ReplicatorHealTests {
             for m in due {
                 handle(nodes[m.to]?.receive(bytes: m.bytes, from: m.from, now: now) ?? [], at: m.to)
             }
+        }
+
+        /// Ends the cut; what was held arrives first, in order.
+        mutating func heal() {
+            isolated = []
+            for h in held {
+                order += 1
+                inFlight.append((now, order, h.from, h.to, h.bytes))
+            }
+            held = []
         }
 
         var converged: Bool {
@@ -115,6 +132,56 @@ struct ReplicatorHealTests {
         #expect(ticks <= 10, "took \(ticks) ticks of 100 ms")
         // Each side lacks half the keys and two peers may each send them: about two copies must cross, not five.
         #expect(net.bytes <= 4 * oneCopy, "sent \(net.bytes) bytes; one full copy is \(oneCopy)")
+        #expect(net.rejections == 0)
+    }
+
+    /// The bench's real course (docs/replication.md, "Heal"): the cut-off node's failure detector
+    /// is stretched (it blames itself), so it keeps its peers for the whole partition while they
+    /// drop it, and what it sends them is held in its NATS client's reconnect buffer and delivered
+    /// at once on the heal. It must not pile up a resend of its whole growing backlog every tick:
+    /// silent peers get no deltas, so the held bytes stay bounded, and the heal converges in a
+    /// few rounds.
+    @Test func aCutOffNodeThatKeepsItsPeersQueuesLittleAndConverges() {
+        var net = Net()
+        net.holdAcrossCut = true
+        for id in ids { net.nodes[id] = TestReplicator(me: id, epoch: 1, settings: nodeSettings) }
+        for id in ids { net.peersChanged(id, Set(ids)) }
+        for _ in 0..<5 { net.tick() }
+        let keys = 4_000
+        net.isolated = ["n3"]
+        for _ in 0..<3 { net.tick() }
+        net.peersChanged("n1", ["n1", "n2"])
+        net.peersChanged("n2", ["n1", "n2"])
+        var written = 0
+        for i in 0..<keys {
+            let node: ReplicaID = i % 2 == 1 ? "n3" : (i % 4 == 0 ? "n1" : "n2")
+            net.nodes[node]?.update("shared/key-\(i)", empty: .register(LWWRegister("", timestamp: .zero(node)))) { v in
+                if case .register(var r) = v { r.set("value-\(i)-written-during-the-partition", wall: Int64(i), by: node); v = .register(r) }
+            }
+            if node == "n3", let v = net.nodes[node]?.values["shared/key-\(i)"] {
+                written += ("shared/key-\(i)".utf8.count + ((try? CRDTCoding.encode(v))?.count ?? 0))
+            }
+            // 200 ticks of writes: 20 s, far longer than the resend backoff.
+            if i % 20 == 0 { net.tick() }
+        }
+        let heldBytes = net.held.reduce(0) { $0 + $1.bytes.count }
+        // Each of n3's two peers got its first deltas once, a few bounded resends, and digests:
+        // not a resend of the whole backlog every tick (which was over 40 times what was written).
+        #expect(heldBytes <= 2 * 3 * written, "held \(heldBytes) bytes; n3 wrote \(written)")
+        net.heal()
+        var ticks = 0
+        for id in ["n1", "n2"] as [ReplicaID] {
+            net.peersChanged(id, Set(ids))
+            net.tick()
+            ticks += 1
+        }
+        while ticks < 200, !net.converged {
+            net.tick()
+            ticks += 1
+        }
+        #expect(net.converged)
+        #expect(net.nodes["n1"]?.values.count == keys)
+        #expect(ticks <= 10, "took \(ticks) ticks of 100 ms")
         #expect(net.rejections == 0)
     }
 }

@@ -168,6 +168,78 @@ struct ReplicationMessageTests {
         }
     }
 
+    /// Transfers splice the values' kept encodings; the bytes must decode to the same message as
+    /// the encoder's, whatever the keys hold.
+    @Test func splicedEntriesDecodeLikeEncodedOnes() throws {
+        var c = PNCounter()
+        c.increment(by: 3, at: "a")
+        let keys = ["plain", "quote\"d", "back\\slash", "new\nline\u{1}", "ünï/cödé", "", "slash/es"]
+        var entries: [String: Value] = [:]
+        for (i, k) in keys.enumerated() {
+            var r = LWWRegister("v\(i) \"quoted\" \\", timestamp: .zero("a"))
+            r.set("value \(i)", wall: Int64(i), by: "a")
+            entries[k] = i % 2 == 0 ? .counter(c) : .register(r)
+        }
+        let spliced = try keys.sorted().map { SplicedEntries.Entry(key: $0, bytes: try CRDTCoding.encode(entries[$0])) }
+        let cases: [(SplicedEntries.Header, Message.Body)] = [
+            (.deltas(epoch: 7, from: 2, to: 5, last: false), .deltas(epoch: 7, from: 2, to: 5, last: false, entries: entries)),
+            (.state(covers: SequenceMark(epoch: 7, seq: 9)), .state(covers: SequenceMark(epoch: 7, seq: 9), entries: entries)),
+            (.state(covers: nil), .state(covers: nil, entries: entries)),
+            (.state(covers: nil), .state(covers: nil, entries: [:])),
+        ]
+        for (header, body) in cases {
+            let bytes = SplicedEntries.encode(header, { if case .state(_, let e) = body, e.isEmpty { return [] }; return spliced }())
+            #expect(try Message.decode(bytes, limit: 1 << 20) == Message(body))
+            #expect(bytes.count <= (try Message(body).encoded().count) + SplicedEntries.envelopeBytes)
+        }
+    }
+
+    /// Entries located without decoding: hashes match the replicator's, and cutting some out
+    /// leaves a message that decodes to the rest.
+    @Test func entryIndexFindsAndCutsEntries() throws {
+        var r = TestReplicator(me: "a", epoch: 1)
+        let keys = ["plain", "quote\"d", "back\\slash", "new\nline", "ünï/cödé", "x"]
+        for (i, k) in keys.enumerated() {
+            r.update(k, empty: .register(LWWRegister("", timestamp: .zero("a")))) { v in
+                if case .register(var reg) = v { reg.set("v\(i) {\"entries\":{}} ]", wall: Int64(i + 1), by: "a"); v = .register(reg) }
+            }
+        }
+        var entries: [String: Value] = [:]
+        for k in keys { entries[k] = r[k] }
+        let encoded = try Message(.state(covers: SequenceMark(epoch: 1, seq: 2), entries: entries)).encoded()
+        let spliced = try SplicedEntries.encode(.deltas(epoch: 1, from: 1, to: 2, last: true),
+                                                keys.sorted().map { SplicedEntries.Entry(key: $0, bytes: try CRDTCoding.encode(entries[$0])) })
+        for bytes in [encoded, spliced] {
+            let index = try #require(EntryIndex(message: bytes))
+            #expect(Set(index.keys) == Set(keys))
+            for (i, k) in index.keys.enumerated() {
+                let held = r.holds(k, hash: index.hashes[i])
+                #expect(held, "\(k)")
+            }
+            let drop = Set(index.keys.indices.filter { $0 % 2 == 0 })
+            let cut = try Message.decode(index.removing(drop, from: bytes), limit: 1 << 20)
+            let kept = Set(index.keys.indices.filter { !drop.contains($0) }.map { index.keys[$0] })
+            switch cut.body {
+            case .state(let covers, let e): #expect(Set(e.keys) == kept && covers == SequenceMark(epoch: 1, seq: 2))
+            case .deltas(_, _, _, let last, let e): #expect(Set(e.keys) == kept && last)
+            default: Issue.record("wrong kind \(cut.body)")
+            }
+            let none = try Message.decode(index.removing(Set(index.keys.indices), from: bytes), limit: 1 << 20)
+            if case .state(_, let e) = none.body { #expect(e.isEmpty) }
+            if case .deltas(_, _, _, _, let e) = none.body { #expect(e.isEmpty) }
+            // Cut short anywhere, the bytes neither crash the scanner nor get past the decoder.
+            for n in stride(from: 0, to: bytes.count, by: 7) {
+                let prefix = bytes.prefix(n)
+                if let i = EntryIndex(message: prefix) {
+                    #expect(throws: ReplicationDecodeError.self) { try Message.decode(i.removing([0], from: prefix), limit: 1 << 20) }
+                }
+            }
+        }
+        #expect(EntryIndex(message: try Message(.digest(buckets: [1])).encoded()) == nil)
+        #expect(EntryIndex(message: try Message(.state(covers: nil, entries: [:])).encoded()) == nil)
+        #expect(EntryIndex(message: Data("not json".utf8)) == nil)
+    }
+
     @Test func rejectsOversizedBeforeParsing() {
         let bytes = Data(repeating: UInt8(ascii: " "), count: 2_000)
         #expect(throws: ReplicationDecodeError.oversized(size: 2_000, limit: 1_000)) {

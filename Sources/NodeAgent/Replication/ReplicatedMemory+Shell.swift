@@ -30,10 +30,28 @@ extension ReplicatedMemory {
         let subject = Self.subject(cluster: options.cluster, to: nodeID, from: "*")
         let subscription = try transport.subscribe(subject, queue: nil)
         let interval = options.tickInterval
-        let receiver = Task { [weak self] in
+        let limit = options.replicator.maxMessageBytes
+        // Messages are decoded here, off the actor: a heal brings hundreds of KiB of JSON per
+        // message, and the actor meanwhile merges the previous one, ticks and answers reads.
+        // Entries this replica already holds byte for byte (a heal sends most values two or three
+        // times) are cut out first, so they are never decoded.
+        let receiver = Task.detached { [weak self] in
             for await message in subscription.messages {
+                let sender = message.subject.split(separator: ".").last.map(String.init) ?? ""
+                let received = message.payload.count
+                var payload = message.payload
+                if payload.count >= Self.prefilterBytes, payload.count <= limit, let index = EntryIndex(message: payload) {
+                    guard let self else { return }
+                    payload = index.removing(await self.heldEntries(index), from: payload)
+                }
+                let decoded: Result<Replicator<Value>.Message, ReplicationDecodeError>
+                do throws(ReplicationDecodeError) {
+                    decoded = .success(try Replicator<Value>.Message.decode(payload, limit: limit))
+                } catch {
+                    decoded = .failure(error)
+                }
                 guard let self else { return }
-                await self.deliver(message)
+                await self.deliver(decoded, bytes: received, from: sender)
             }
         }
         let ticker = Task { [weak self] in
@@ -82,13 +100,31 @@ extension ReplicatedMemory {
         await flushDirty()
     }
 
-    /// Bytes from the transport: the sender is the subject's last token.
-    func deliver(_ message: TransportMessage) {
+    /// Messages smaller than this are decoded whole: skipping entries would save little.
+    static let prefilterBytes = 4096
+
+    /// The entries of `index` whose value this replica holds exactly (merging them is a no-op).
+    func heldEntries(_ index: EntryIndex) -> Set<Int> {
+        var held = Set<Int>()
+        for (i, key) in index.keys.enumerated() where replicator.holds(key, hash: index.hashes[i]) {
+            held.insert(i)
+        }
+        return held
+    }
+
+    /// A message from the transport, decoded (or rejected) by the receiver; `bytes` is its size on
+    /// the wire, the sender the subject's last token.
+    func deliver(_ decoded: Result<Replicator<Value>.Message, ReplicationDecodeError>, bytes: Int, from sender: String) {
         counters.received &+= 1
-        counters.receivedBytes &+= UInt64(message.payload.count)
-        let sender = message.subject.split(separator: ".").last.map(String.init) ?? ""
+        counters.receivedBytes &+= UInt64(bytes)
         guard !sender.isEmpty, sender != nodeID else { return }
-        run(replicator.receive(bytes: message.payload, from: ReplicaID(sender), now: Self.monotonicMilliseconds()))
+        let peer = ReplicaID(sender)
+        switch decoded {
+        case .success(let message):
+            run(replicator.receive(message, from: peer, now: Self.monotonicMilliseconds()))
+        case .failure(let error):
+            run([.rejected(from: peer, error: error)])
+        }
     }
 
     func run(_ directives: [Replicator<Value>.Directive]) {
@@ -141,11 +177,19 @@ extension ReplicatedMemory {
         }
     }
 
+    /// Persists the keys peers changed, in one transaction, from the encodings the replicator
+    /// keeps (no value is encoded again for this).
     func flushDirty() async {
         guard !dirty.isEmpty else { return }
         let keys = dirty
         dirty = []
-        do { try await persist(keys) } catch {
+        var rows: [(String, Data?)] = []
+        rows.reserveCapacity(keys.count)
+        for key in keys.sorted() {
+            guard let bytes = replicator.encoding(of: key) else { continue }
+            rows.append((key, bytes))
+        }
+        do { try await store.save(rows) } catch {
             counters.persistFailures &+= 1
             dirty.formUnion(keys)
             log("replicated memory: cannot persist \(keys.count) received keys (retrying): \(error)")
