@@ -83,7 +83,8 @@ public final class Mailbox: Sendable {
     private let queue = Mutex(MailboxQueue())
     /// Messages taken out by the receiver so far, minus requeues; written under the queue lock.
     private let taken = Atomic<Int>(0)
-    /// The highest priority in the inbox (`Int.min` when empty); written by senders only when it rises.
+    /// The highest priority in the inbox, `Int.min` only when it is empty (see `publishTop`); written
+    /// by senders only when it rises, so an empty receiver can look without taking the senders' lock.
     private let arrivalsTop = Atomic<Int>(.min)
     private let spacer: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
     private let inbox = Mutex(Inbox())
@@ -105,7 +106,7 @@ public final class Mailbox: Sendable {
             s.seenTaken = taken.load(ordering: .acquiring)
             let held = s.admitted &- s.seenTaken
             guard held < capacity else { return -1 }
-            if s.append(m) { arrivalsTop.store(s.top, ordering: .releasing) }
+            if s.append(m) { publishTop(s.top) }
             return held == 0 ? 1 : 0
         }
         if outcome < 0 { throw .mailboxFull(owner: owner) }
@@ -124,6 +125,12 @@ public final class Mailbox: Sendable {
         case full
     }
 
+    /// Publishes the inbox's top priority, never as `Int.min` (which means empty): a message of that
+    /// priority publishes `Int.min + 1`, which at worst makes a pop look at the inbox once more.
+    private func publishTop(_ top: Int) {
+        arrivalsTop.store(max(top, Int.min + 1), ordering: .releasing)
+    }
+
     /// The kernel's send: adds a message and, when the receiver runs and none is scheduled, claims the
     /// receiver for the caller, all under the senders' lock. `running` is read inside that lock, so a
     /// state change made before the mailbox's lock is next taken (terminate empties the mailbox after
@@ -136,7 +143,7 @@ public final class Mailbox: Sendable {
                 s.seenTaken = taken.load(ordering: .acquiring)
                 if s.admitted &- s.seenTaken >= capacity { return .full }
             }
-            if s.append(m) { arrivalsTop.store(s.top, ordering: .releasing) }
+            if s.append(m) { publishTop(s.top) }
             guard live, !s.consumerScheduled else { return .queued }
             s.consumerScheduled = true
             return .queuedAndClaimed
@@ -225,7 +232,10 @@ public final class Mailbox: Sendable {
     /// expired ones to `expired`. Called with the queue lock held.
     private func popLive(_ q: inout MailboxQueue, clock: inout Date?, expired: inout [BrokerMessage]) -> BrokerMessage? {
         while true {
-            if q.count == 0 || arrivalsTop.load(ordering: .acquiring) > q.headPriority { refill(&q) }
+            // An empty inbox is seen without its lock, so a receiver polling an empty mailbox does not
+            // contend with the senders; a message being appended right now is seen at the next poll.
+            let top = arrivalsTop.load(ordering: .acquiring)
+            if top != .min && (q.count == 0 || top > q.headPriority) { refill(&q) }
             guard let m = q.popFirst() else { return nil }
             taken.store(q.taken, ordering: .releasing)
             guard let expiresAt = m.expiresAt else { return m }
