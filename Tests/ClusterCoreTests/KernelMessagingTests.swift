@@ -175,3 +175,107 @@ struct KernelPauseDuringDeliveryTests {
         #expect(handler.seen.withLock { $0 } == Array(1...10))
     }
 }
+
+@Suite("Kernel mailbox under load")
+struct KernelMailboxLoadTests {
+    /// Counts deliveries per sender, checking each sender's messages arrive in order.
+    final class PerSender: AgentHandler {
+        let last = Mutex<[String: Int]>([:])
+        let outOfOrder = Atomic<Int>(0)
+        let total = Atomic<Int>(0)
+        func execute(_ task: AgentTask, context: ExecutionContext) async throws -> AgentOutput { AgentOutput(.null) }
+        func receive(_ message: BrokerMessage, context: ExecutionContext) async throws {
+            let n = message.payload.intValue ?? -1
+            let ok = last.withLock { l -> Bool in
+                defer { l[message.from] = n }
+                return n == (l[message.from] ?? -1) + 1
+            }
+            if !ok { outOfOrder.add(1, ordering: .relaxed) }
+            total.add(1, ordering: .relaxed)
+        }
+    }
+
+    @Test func manySendersToOneProcessDeliverEveryMessageOnceInOrder() async throws {
+        let handler = PerSender()
+        let kernel = makeKernel(KernelConfig(nodeID: "l", mailboxCapacity: 100_000), handlers: ["p": handler])
+        try kernel.register(AgentDefinition(name: "p", handler: "p"))
+        let pid = try await kernel.spawn("p")
+        let senders = 6
+        let each = 3_000
+        await withTaskGroup(of: Void.self) { group in
+            for s in 0..<senders {
+                group.addTask {
+                    for i in 0..<each { _ = try? await kernel.send(to: pid, from: "s\(s)", payload: .number(Double(i))) }
+                }
+            }
+        }
+        #expect(await eventually { handler.total.load(ordering: .relaxed) == senders * each })
+        #expect(handler.outOfOrder.load(ordering: .relaxed) == 0)
+        #expect(await eventually { kernel.process(pid)?.counters.messagesReceived == senders * each })
+        #expect(kernel.process(pid)?.mailboxDepth == 0)
+    }
+
+    final class Tally: Sendable { let count = Atomic<Int>(0) }
+
+    /// Holds the first message until `open` is set, recording payloads in order.
+    final class Gate: AgentHandler {
+        let open = Atomic<Bool>(false)
+        let seen = Mutex<[String]>([])
+        func execute(_ task: AgentTask, context: ExecutionContext) async throws -> AgentOutput { AgentOutput(.null) }
+        func receive(_ message: BrokerMessage, context: ExecutionContext) async throws {
+            seen.withLock { $0.append(message.payload.stringValue ?? "") }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !open.load(ordering: .acquiring) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
+    @Test func higherPriorityGoesFirstWhileTheRunningReceiverIsBehind() async throws {
+        let gate = Gate()
+        let kernel = makeKernel(handlers: ["g": gate])
+        try kernel.register(AgentDefinition(name: "g", handler: "g"))
+        let pid = try await kernel.spawn("g")
+        try await kernel.send(to: pid, payload: "first")
+        #expect(await eventually { gate.seen.withLock { $0 } == ["first"] })
+        try await kernel.send(to: pid, payload: "low-1")
+        try await kernel.send(to: pid, payload: "low-2")
+        try await kernel.send(to: pid, payload: "high", priority: 9)
+        try await kernel.send(to: pid, payload: "low-3")
+        gate.open.store(true, ordering: .releasing)
+        #expect(await eventually { gate.seen.withLock { $0.count } == 5 })
+        #expect(gate.seen.withLock { $0 } == ["first", "high", "low-1", "low-2", "low-3"])
+    }
+
+    /// Sends racing a terminate: every accepted message is delivered or dead-lettered as
+    /// terminated; none is lost.
+    @Test func sendsRacingTerminateAreDeliveredOrDeadLettered() async throws {
+        for round in 0..<5 {
+            let handler = PerSender()
+            let kernel = makeKernel(KernelConfig(nodeID: "r\(round)", mailboxCapacity: 100_000), handlers: ["p": handler])
+            try kernel.register(AgentDefinition(name: "p", handler: "p"))
+            let pid = try await kernel.spawn("p")
+            let accepted = Tally()
+            await withTaskGroup(of: Void.self) { group in
+                for s in 0..<3 {
+                    group.addTask {
+                        for i in 0..<2_000 {
+                            if (try? await kernel.send(to: pid, from: "s\(s)", payload: .number(Double(i)))) != nil {
+                                accepted.count.add(1, ordering: .relaxed)
+                            }
+                        }
+                    }
+                }
+                group.addTask {
+                    await Task.yield()
+                    try? await kernel.terminate(pid)
+                }
+            }
+            let terminated = { kernel.broker.deadLetters().filter { $0.message.to == pid && $0.reason.contains("terminated") }.count }
+            #expect(await eventually {
+                handler.total.load(ordering: .relaxed) + terminated() == accepted.count.load(ordering: .relaxed)
+            })
+            #expect(handler.outOfOrder.load(ordering: .relaxed) == 0)
+        }
+    }
+}

@@ -70,9 +70,12 @@ extension Kernel {
                        var subscribed: Bool; var memory: Bool; var counters: ProcessCounters }
         let taken = e.core.withLock { c -> Taken? in
             guard c.state != .terminated else { return nil }
-            let t = Taken(previous: c.state, executions: Array(c.executions.values), mail: c.mailbox?.removeAll() ?? [],
-                          subscribed: !c.subscriptions.isEmpty, memory: c.mayHaveMemory, counters: c.counters)
+            let previous = c.state
+            // State first, then the mailbox: a send that found the process running under the
+            // mailbox's lock is emptied out with the rest (see `Mailbox.offer`).
             e.setState(.terminated, in: &c)
+            let t = Taken(previous: previous, executions: Array(c.executions.values), mail: c.mailbox?.removeAll() ?? [],
+                          subscribed: !c.subscriptions.isEmpty, memory: c.mayHaveMemory, counters: c.counters)
             c.executions = [:]
             c.mailbox = nil
             return t

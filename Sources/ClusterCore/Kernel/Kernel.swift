@@ -21,8 +21,8 @@ public final class Kernel: Sendable {
     let ids: ProcessIDGenerator
     let agentTable = Mutex<[String: AgentEntry]>([:])
     let table = Mutex(ProcessTable())
-    /// The process the last `send` went to (see `sendTarget`).
-    let lastSendTarget = Mutex<ProcessEntry?>(nil)
+    /// The process (and mailbox) the last `send` went to (see `enqueueDirect`).
+    let lastSendTarget = Mutex<SendTarget?>(nil)
     let executionIDs = Atomic<UInt64>(0)
     /// Id counter values up to this one are recorded as reserved in the journal.
     let reservedIDs = Atomic<UInt64>(0)

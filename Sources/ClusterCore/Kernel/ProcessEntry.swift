@@ -19,9 +19,8 @@ final class AgentEntry: Sendable {
 /// its entry and its table slot; the mailbox is made on the first message.
 struct ProcessCore {
     var state: ProcessState = .created
+    /// Whether a drain task delivers it is the mailbox's own flag (`Mailbox.claimConsumer`).
     var mailbox: Mailbox?
-    /// A drain task is delivering this mailbox; at most one at a time.
-    var draining = false
     var executions: [UInt64: ExecutionControl] = [:]
     var counters = ProcessCounters()
     var subscriptions: [String] = []
