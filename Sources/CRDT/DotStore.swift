@@ -78,6 +78,17 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
             }
         }
 
+        /// Whether `seen` contains every dot.
+        @inlinable
+        func allSeen(_ seen: ContextProbe) -> Bool {
+            switch self {
+            case .one(let t): return seen.contains(t.dot)
+            case .many(let list):
+                for t in list where !seen.contains(t.dot) { return false }
+                return true
+            }
+        }
+
         /// The slot without the dots `seen` contains; nil when none is left.
         @inlinable
         func removingSeen(_ seen: ContextProbe) -> Slot? {
@@ -150,19 +161,31 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
                 Self.join(&entries[key], theirs, mineSeen, theirsSeen)
             }
         } else {
-            // Keys only on this side lose the dots the other side has seen (and removed). Done before
-            // their keys arrive, and the key is looked up in `other` only when one of its dots was seen
-            // there, which a context that never saw this side's writes rules out cheaply.
+            // Two passes, each looking keys up only where it must. First this side's keys holding a
+            // dot the other side has seen: each is joined with the other side's values (which drops
+            // the dots it removed). Then the other side's keys, except those whose dots this side had
+            // all seen: such a key is either joined already (this side holds one of those dots, which
+            // the other side has seen, being its own) or its join is this side's values unchanged.
+            // So between replicas that share most of their history, most keys are looked up once.
             if !other.context.isEmpty {
-                var dropped: [(Key, Slot?)] = []
-                for (key, mine) in entries where mine.anySeen(theirsSeen) {
-                    guard other.entries[key] == nil else { continue }
-                    dropped.append((key, mine.removingSeen(theirsSeen)))
+                var emptied: [Key] = []
+                var i = entries.startIndex
+                while i != entries.endIndex {
+                    let (key, mine) = entries[i]
+                    if mine.anySeen(theirsSeen) {
+                        var slot: Slot? = mine
+                        Self.join(&slot, other.entries[key], mineSeen, theirsSeen)
+                        // Values are replaced in place (indices stay valid); removals wait.
+                        if let slot { entries.values[i] = slot } else { emptied.append(key) }
+                    }
+                    entries.formIndex(after: &i)
                 }
-                for (key, kept) in dropped { entries[key] = kept }
+                for key in emptied { entries.removeValue(forKey: key) }
             }
-            // One hash lookup per key: the slot is read and written in place.
-            for (key, theirs) in other.entries { Self.join(&entries[key], theirs, mineSeen, theirsSeen) }
+            for (key, theirs) in other.entries where !theirs.allSeen(mineSeen) {
+                // One hash lookup: the slot is read and written in place.
+                Self.join(&entries[key], theirs, mineSeen, theirsSeen)
+            }
         }
         context.merge(other.context)
         if let mine = touched, let theirs = other.touched {
