@@ -21,8 +21,9 @@ struct DeltaDotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codab
         withPending { state, d in state.write(key, value, by: replica, delta: &d) }
     }
 
-    /// Removes the observed values of `key`.
+    /// Removes the observed values of `key`; a key with none leaves no (empty) delta behind.
     mutating func remove(_ key: Key) {
+        guard state.entries[key] != nil else { return }
         withPending { state, d in state.remove(key, delta: &d) }
     }
 
