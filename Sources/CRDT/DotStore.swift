@@ -16,8 +16,94 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         }
     }
 
-    /// Live values per key, each list sorted by dot.
-    @usableFromInline var entries: [Key: [Tagged]] = [:]
+    /// A key's live values. Almost every key has exactly one, kept inline: such a key costs no
+    /// allocation, and a merge reads it without following a pointer to a list on the heap. Always
+    /// canonical (never an empty or one-element `many`), so equal states are equal values.
+    @usableFromInline
+    enum Slot: Sendable, Hashable {
+        case one(Tagged)
+        /// Two or more values, sorted by dot.
+        case many([Tagged])
+
+        /// The slot holding `list` (sorted by dot), nil when it is empty.
+        @inlinable
+        init?(_ list: [Tagged]) {
+            switch list.count {
+            case 0: return nil
+            case 1: self = .one(list[0])
+            default: self = .many(list)
+            }
+        }
+
+        /// The values, sorted by dot.
+        @inlinable
+        var tags: [Tagged] {
+            switch self {
+            case .one(let t): return [t]
+            case .many(let list): return list
+            }
+        }
+
+        /// Whether any value satisfies `predicate`, without building a list.
+        @inlinable
+        func contains(where predicate: (Tagged) -> Bool) -> Bool {
+            switch self {
+            case .one(let t): return predicate(t)
+            case .many(let list): return list.contains(where: predicate)
+            }
+        }
+
+        /// The slot without the values `drop` selects; nil when none is left.
+        @inlinable
+        func removing(where drop: (Tagged) -> Bool) -> Slot? {
+            switch self {
+            case .one(let t): return drop(t) ? nil : self
+            case .many(let list):
+                let kept = list.filter { !drop($0) }
+                return kept.count == list.count ? self : Slot(kept)
+            }
+        }
+
+        // The merge's forms of `contains(where:)` and `removing(where:)`. They take the probe as an
+        // argument, borrowed: a closure capturing it would copy it, retaining its buffers, per key.
+
+        /// Whether `seen` contains any of the dots.
+        @inlinable
+        func anySeen(_ seen: ContextProbe) -> Bool {
+            switch self {
+            case .one(let t): return seen.contains(t.dot)
+            case .many(let list):
+                for t in list where seen.contains(t.dot) { return true }
+                return false
+            }
+        }
+
+        /// Whether `seen` contains every dot.
+        @inlinable
+        func allSeen(_ seen: ContextProbe) -> Bool {
+            switch self {
+            case .one(let t): return seen.contains(t.dot)
+            case .many(let list):
+                for t in list where !seen.contains(t.dot) { return false }
+                return true
+            }
+        }
+
+        /// The slot without the dots `seen` contains; nil when none is left.
+        @inlinable
+        func removingSeen(_ seen: ContextProbe) -> Slot? {
+            switch self {
+            case .one(let t): return seen.contains(t.dot) ? nil : self
+            case .many(let list):
+                var kept: [Tagged] = []
+                for t in list where !seen.contains(t.dot) { kept.append(t) }
+                return kept.count == list.count ? self : Slot(kept)
+            }
+        }
+    }
+
+    /// Live values per key.
+    @usableFromInline var entries: [Key: Slot] = [:]
     @usableFromInline var context = CausalContext()
     /// Set only on deltas: every key whose dots the delta's context covers. It lets a delta be
     /// merged by visiting just those keys; a full state (nil) is merged by visiting every key.
@@ -30,36 +116,37 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         touched = delta ? [] : nil
     }
 
-    subscript(key: Key) -> [Tagged] { entries[key] ?? [] }
+    /// The live values of `key`, sorted by dot.
+    subscript(key: Key) -> [Tagged] { entries[key]?.tags ?? [] }
 
     /// Replaces every observed value of `key` by `value`, tagged with a fresh dot of `replica`.
     /// Records the change in `delta`.
     mutating func write(_ key: Key, _ value: Value, by replica: ReplicaID, delta: inout DotStore) {
         let dot = context.nextDot(replica)
-        let old = entries[key] ?? []
+        let old = entries[key]
         context.insert(dot)
         let tagged = Tagged(dot: dot, value: value)
-        entries[key] = [tagged]
+        entries[key] = .one(tagged)
         touched?.insert(key)
-        delta.record(removing: old.map(\.dot), key: key, adding: tagged)
+        delta.record(removing: old, key: key, adding: tagged)
     }
 
     /// Removes every observed value of `key`. Records the change in `delta`.
     mutating func remove(_ key: Key, delta: inout DotStore) {
         guard let old = entries.removeValue(forKey: key) else { return }
         touched?.insert(key)
-        delta.record(removing: old.map(\.dot), key: key, adding: nil)
+        delta.record(removing: old, key: key, adding: nil)
     }
 
     /// Applies a local change to this store when it is used as a delta: the old dots go to the
     /// context (so receivers drop them), the new value, if any, becomes the key's only value.
-    private mutating func record(removing dots: [Dot], key: Key, adding tagged: Tagged?) {
-        for d in dots { context.insert(d) }
+    private mutating func record(removing old: Slot?, key: Key, adding tagged: Tagged?) {
+        for t in old?.tags ?? [] { context.insert(t.dot) }
         touched?.insert(key)
         entries.removeValue(forKey: key)
         if let tagged {
             context.insert(tagged.dot)
-            entries[key] = [tagged]
+            entries[key] = .one(tagged)
         }
     }
 
@@ -69,21 +156,36 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
     mutating func merge(_ other: DotStore) {
         let mineSeen = ContextProbe(context), theirsSeen = ContextProbe(other.context)
         if let keys = other.touched {
-            for key in keys { mergeKey(key, other.entries[key] ?? [], mineSeen, theirsSeen) }
-            for (key, theirs) in other.entries where !keys.contains(key) { mergeKey(key, theirs, mineSeen, theirsSeen) }
-        } else {
-            // Keys only on this side lose the dots the other side has seen (and removed). Done before
-            // their keys arrive, and the key is looked up in `other` only when one of its dots was seen
-            // there, which a context that never saw this side's writes rules out cheaply.
-            if !other.context.isEmpty {
-                var dropped: [(Key, [Tagged])] = []
-                for (key, mine) in entries {
-                    guard mine.contains(where: { theirsSeen.contains($0.dot) }), other.entries[key] == nil else { continue }
-                    dropped.append((key, mine.filter { !theirsSeen.contains($0.dot) }))
-                }
-                for (key, kept) in dropped { entries[key] = kept.isEmpty ? nil : kept }
+            for key in keys { Self.join(&entries[key], other.entries[key], mineSeen, theirsSeen) }
+            for (key, theirs) in other.entries where !keys.contains(key) {
+                Self.join(&entries[key], theirs, mineSeen, theirsSeen)
             }
-            for (key, theirs) in other.entries { mergeKey(key, theirs, mineSeen, theirsSeen) }
+        } else {
+            // Two passes, each looking keys up only where it must. First this side's keys holding a
+            // dot the other side has seen: each is joined with the other side's values (which drops
+            // the dots it removed). Then the other side's keys, except those whose dots this side had
+            // all seen: such a key is either joined already (this side holds one of those dots, which
+            // the other side has seen, being its own) or its join is this side's values unchanged.
+            // So between replicas that share most of their history, most keys are looked up once.
+            if !other.context.isEmpty {
+                var emptied: [Key] = []
+                var i = entries.startIndex
+                while i != entries.endIndex {
+                    let (key, mine) = entries[i]
+                    if mine.anySeen(theirsSeen) {
+                        var slot: Slot? = mine
+                        Self.join(&slot, other.entries[key], mineSeen, theirsSeen)
+                        // Values are replaced in place (indices stay valid); removals wait.
+                        if let slot { entries.values[i] = slot } else { emptied.append(key) }
+                    }
+                    entries.formIndex(after: &i)
+                }
+                for key in emptied { entries.removeValue(forKey: key) }
+            }
+            for (key, theirs) in other.entries where !theirs.allSeen(mineSeen) {
+                // One hash lookup: the slot is read and written in place.
+                Self.join(&entries[key], theirs, mineSeen, theirsSeen)
+            }
         }
         context.merge(other.context)
         if let mine = touched, let theirs = other.touched {
@@ -93,60 +195,53 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
         }
     }
 
-    /// Joins one key: a single hash lookup, whose slot is read and written in place.
+    /// Joins one key's values; `theirs` nil when the other side holds none.
     @inlinable
-    mutating func mergeKey(_ key: Key, _ theirs: [Tagged], _ mineSeen: ContextProbe, _ theirsSeen: ContextProbe) {
-        Self.join(&entries[key], theirs, mineSeen, theirsSeen)
-    }
-
-    @inlinable
-    static func join(_ slot: inout [Tagged]?, _ theirs: [Tagged], _ mineSeen: ContextProbe, _ theirsSeen: ContextProbe) {
-        guard let mine = slot else {
-            // Absent here: their dots survive unless this side has seen (removed) them.
-            if theirs.isEmpty { return }
-            if theirs.allSatisfy({ !mineSeen.contains($0.dot) }) {
-                slot = theirs
-            } else {
-                let added = theirs.filter { !mineSeen.contains($0.dot) }
-                if !added.isEmpty { slot = added }
-            }
+    static func join(_ slot: inout Slot?, _ theirs: Slot?, _ mineSeen: ContextProbe, _ theirsSeen: ContextProbe) {
+        guard let theirs else {
+            if let mine = slot { slot = mine.removingSeen(theirsSeen) }
             return
         }
-        if mine.count == 1 && theirs.count == 1 {
+        guard let mine = slot else {
+            // Absent here: their dots survive unless this side has seen (removed) them.
+            slot = theirs.removingSeen(mineSeen)
+            return
+        }
+        if case .one(let m) = mine, case .one(let t) = theirs {
             // The common case, one live write per side, without building a list unless both survive.
-            let m = mine[0], t = theirs[0]
             if m.dot == t.dot { return }
             let keepMine = !theirsSeen.contains(m.dot), addTheirs = !mineSeen.contains(t.dot)
             switch (keepMine, addTheirs) {
             case (true, false): return
             case (false, true): slot = theirs
             case (false, false): slot = nil
-            case (true, true): slot = m.dot < t.dot ? [m, t] : [t, m]
+            case (true, true): slot = .many(m.dot < t.dot ? [m, t] : [t, m])
             }
             return
         }
         // Both lists are sorted by dot: walk them together.
+        let a = mine.tags, b = theirs.tags
         var result: [Tagged] = []
-        result.reserveCapacity(mine.count + theirs.count)
+        result.reserveCapacity(a.count + b.count)
         var changed = false
         var i = 0, j = 0
-        while i < mine.count || j < theirs.count {
-            if j == theirs.count || (i < mine.count && mine[i].dot < theirs[j].dot) {
-                if theirsSeen.contains(mine[i].dot) { changed = true } else { result.append(mine[i]) }
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i].dot < b[j].dot) {
+                if theirsSeen.contains(a[i].dot) { changed = true } else { result.append(a[i]) }
                 i += 1
-            } else if i == mine.count || theirs[j].dot < mine[i].dot {
-                if !mineSeen.contains(theirs[j].dot) {
-                    result.append(theirs[j])
+            } else if i == a.count || b[j].dot < a[i].dot {
+                if !mineSeen.contains(b[j].dot) {
+                    result.append(b[j])
                     changed = true
                 }
                 j += 1
             } else {
-                result.append(mine[i])
+                result.append(a[i])
                 i += 1
                 j += 1
             }
         }
-        if changed { slot = result.isEmpty ? nil : result }
+        if changed { slot = Slot(result) }
     }
 
     /// Whether a live dot or the context names `removed`, or a value needs pruning.
@@ -160,7 +255,8 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
     mutating func prune(removed: ReplicaID, into survivor: ReplicaID,
                         valueNeeds: (Value) -> Bool, pruneValue: (Value) -> Value,
                         delta: inout DotStore) {
-        for (key, tagged) in entries.sorted(by: { $0.value[0].dot < $1.value[0].dot }) {
+        let sorted = entries.map { ($0.key, $0.value.tags) }.sorted { $0.1[0].dot < $1.1[0].dot }
+        for (key, tagged) in sorted {
             let stale = tagged.filter { $0.dot.replica == removed || valueNeeds($0.value) }
             guard !stale.isEmpty else { continue }
             var kept = tagged.filter { t in !stale.contains { $0.dot == t.dot } }
@@ -170,12 +266,12 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
                 kept.append(Tagged(dot: dot, value: pruneValue(t.value)))
             }
             kept.sort { $0.dot < $1.dot }
-            entries[key] = kept
+            entries[key] = Slot(kept)
             // The delta carries the key's whole new list and the dots it replaced.
             for t in stale { delta.context.insert(t.dot) }
             for t in kept { delta.context.insert(t.dot) }
             delta.touched?.insert(key)
-            delta.entries[key] = kept
+            delta.entries[key] = Slot(kept)
         }
         context.drop(removed)
         delta.context.drop(removed)
@@ -190,10 +286,8 @@ struct DotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codable & 
     }
 
     private mutating func dropEntries(of removed: ReplicaID, valueNeeds: (Value) -> Bool) {
-        for (key, tagged) in entries {
-            let kept = tagged.filter { $0.dot.replica != removed && !valueNeeds($0.value) }
-            if kept.count == tagged.count { continue }
-            entries[key] = kept.isEmpty ? nil : kept
+        for (key, slot) in entries where slot.contains(where: { $0.dot.replica == removed || valueNeeds($0.value) }) {
+            entries[key] = slot.removing { $0.dot.replica == removed || valueNeeds($0.value) }
         }
     }
 
@@ -230,8 +324,8 @@ extension DotStore: Codable {
                 context.insert(t.dot)
                 claimed.insert(t.dot)
             }
-            entries[e.key, default: []].append(contentsOf: values)
-            entries[e.key]?.sort { $0.dot < $1.dot }
+            // A key listed twice joins its lists (their dots are distinct: `claimed`).
+            entries[e.key] = Slot(((entries[e.key]?.tags ?? []) + values).sorted { $0.dot < $1.dot })
         }
     }
 
@@ -239,7 +333,7 @@ extension DotStore: Codable {
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(context, forKey: .context)
-        let sorted = entries.map { (CRDTCoding.sortKey($0.key), Entry(key: $0.key, values: $0.value)) }
+        let sorted = entries.map { (CRDTCoding.sortKey($0.key), Entry(key: $0.key, values: $0.value.tags)) }
             .sorted { $0.0.lexicographicallyPrecedes($1.0) }
             .map(\.1)
         try c.encode(sorted, forKey: .entries)

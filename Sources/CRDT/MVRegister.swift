@@ -1,68 +1,32 @@
 /// A multi-value register: a write replaces every value it has observed; concurrent writes are all
-/// kept until a later write, which has seen them, replaces them.
+/// kept until a later write, which has seen them, replaces them. A dot store with the single key 0.
 public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedData {
-    @usableFromInline var store = DotStore<Int, Value>()
-    private var pending: DotStore<Int, Value>?
+    // The only stored property: equality and hashing (synthesized) cover the state alone.
+    @usableFromInline var dots = DeltaDotStore<Int, Value>()
 
     /// An empty register.
     public init() {}
 
     /// The concurrent values, ordered by the dot of their write (deterministic on every replica).
-    public var values: [Value] { store[0].map(\.value) }
+    public var values: [Value] { dots.state[0].map(\.value) }
 
     /// Writes `value` on behalf of `replica`, replacing the values this replica has seen.
-    public mutating func set(_ value: Value, by replica: ReplicaID) {
-        withPending { store, d in
-            store.write(0, value, by: replica, delta: &d)
-        }
-    }
+    public mutating func set(_ value: Value, by replica: ReplicaID) { dots.write(0, value, by: replica) }
 
     /// Clears the register (the values this replica has seen).
-    public mutating func clear() {
-        withPending { store, d in
-            store.remove(0, delta: &d)
-        }
-    }
-
-    /// Runs `body` on the pending delta, taken out first so it is uniquely referenced and
-    /// mutated in place rather than copied.
-    private mutating func withPending(_ body: (inout DotStore<Int, Value>, inout DotStore<Int, Value>) -> Void) {
-        var d = pending ?? DotStore<Int, Value>(delta: true)
-        pending = nil
-        body(&store, &d)
-        pending = d
-    }
+    public mutating func clear() { dots.remove(0) }
 
     @inlinable
-    public mutating func merge(_ other: MVRegister) { store.merge(other.store) }
+    public mutating func merge(_ other: MVRegister) { dots.merge(other.dots) }
 
-    public var delta: MVRegister? {
-        guard let pending else { return nil }
-        var d = MVRegister()
-        d.store = pending
-        return d
-    }
+    public var delta: MVRegister? { dots.delta.map { MVRegister(dots: $0) } }
+    public mutating func resetDelta() { dots.resetDelta() }
+    private init(dots: DeltaDotStore<Int, Value>) { self.dots = dots }
 
-    public mutating func resetDelta() { pending = nil }
+    public func needsPruning(from removed: ReplicaID) -> Bool { dots.needsPruning(from: removed) }
+    public mutating func prune(removed: ReplicaID, into survivor: ReplicaID) { dots.prune(removed: removed, into: survivor) }
+    public mutating func pruningCleanup(removed: ReplicaID) { dots.pruningCleanup(removed: removed) }
 
-    public func needsPruning(from removed: ReplicaID) -> Bool {
-        store.needsPruning(from: removed) { _ in false }
-    }
-
-    public mutating func prune(removed: ReplicaID, into survivor: ReplicaID) {
-        withPending { store, d in
-            store.prune(removed: removed, into: survivor, valueNeeds: { _ in false }, pruneValue: { $0 }, delta: &d)
-        }
-    }
-
-    public mutating func pruningCleanup(removed: ReplicaID) {
-        store.pruningCleanup(removed: removed) { _ in false }
-        pending?.pruningCleanup(removed: removed) { _ in false }
-    }
-
-    public static func == (a: MVRegister, b: MVRegister) -> Bool { a.store == b.store }
-    public func hash(into h: inout Hasher) { h.combine(store) }
-
-    public init(from decoder: Decoder) throws { store = try DotStore(from: decoder) }
-    public func encode(to encoder: Encoder) throws { try store.encode(to: encoder) }
+    public init(from decoder: Decoder) throws { dots = try DeltaDotStore(from: decoder) }
+    public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
 }

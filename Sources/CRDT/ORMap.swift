@@ -5,21 +5,21 @@
 /// concurrent with a remove keeps the key, holding the updater's value (which includes what the
 /// updater had seen); a remove followed by an update starts from an empty value.
 public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
-    @usableFromInline var store = DotStore<String, Value>()
-    private var pending: DotStore<String, Value>?
+    // The only stored property: equality and hashing (synthesized) cover the state alone.
+    @usableFromInline var dots = DeltaDotStore<String, Value>()
 
     /// An empty map.
     public init() {}
 
     /// The keys present.
-    public var keys: [String] { store.entries.keys.sorted() }
+    public var keys: [String] { dots.entries.keys.sorted() }
 
     /// The number of keys.
-    public var count: Int { store.entries.count }
+    public var count: Int { dots.entries.count }
 
     /// The value under `key`: the join of its concurrent versions.
     public subscript(key: String) -> Value? {
-        guard let tagged = store.entries[key], var v = tagged.first?.value else { return nil }
+        guard let tagged = dots.entries[key]?.tags, var v = tagged.first?.value else { return nil }
         for t in tagged.dropFirst() { v.merge(t.value) }
         return v
     }
@@ -30,63 +30,37 @@ public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
         var v = self[key] ?? initial
         body(&v)
         v.resetDelta()
-        withPending { store, d in
-            store.write(key, v, by: replica, delta: &d)
-        }
+        dots.write(key, v, by: replica)
     }
 
     /// Removes `key` (the versions this replica has observed).
-    public mutating func remove(_ key: String) {
-        guard store.entries[key] != nil else { return }
-        withPending { store, d in
-            store.remove(key, delta: &d)
-        }
-    }
-
-    /// Runs `body` on the pending delta, taken out first so it is uniquely referenced and
-    /// mutated in place rather than copied.
-    private mutating func withPending(_ body: (inout DotStore<String, Value>, inout DotStore<String, Value>) -> Void) {
-        var d = pending ?? DotStore<String, Value>(delta: true)
-        pending = nil
-        body(&store, &d)
-        pending = d
-    }
+    public mutating func remove(_ key: String) { dots.remove(key) }
 
     @inlinable
-    public mutating func merge(_ other: ORMap) { store.merge(other.store) }
+    public mutating func merge(_ other: ORMap) { dots.merge(other.dots) }
 
-    public var delta: ORMap? {
-        guard let pending else { return nil }
-        var d = ORMap()
-        d.store = pending
-        return d
-    }
+    public var delta: ORMap? { dots.delta.map { ORMap(dots: $0) } }
+    public mutating func resetDelta() { dots.resetDelta() }
+    private init(dots: DeltaDotStore<String, Value>) { self.dots = dots }
 
-    public mutating func resetDelta() { pending = nil }
-
+    // Nested values written while `removed` was a member may mention it: they are pruned too.
     public func needsPruning(from removed: ReplicaID) -> Bool {
-        store.needsPruning(from: removed) { $0.needsPruning(from: removed) }
+        dots.needsPruning(from: removed) { $0.needsPruning(from: removed) }
     }
 
     public mutating func prune(removed: ReplicaID, into survivor: ReplicaID) {
-        withPending { store, d in store.prune(removed: removed, into: survivor,
-                    valueNeeds: { $0.needsPruning(from: removed) },
-                    pruneValue: { value in
-                        var v = value
-                        v.prune(removed: removed, into: survivor)
-                        v.resetDelta()
-                        return v
-                    }, delta: &d) }
+        dots.prune(removed: removed, into: survivor, valueNeeds: { $0.needsPruning(from: removed) }) { value in
+            var v = value
+            v.prune(removed: removed, into: survivor)
+            v.resetDelta()
+            return v
+        }
     }
 
     public mutating func pruningCleanup(removed: ReplicaID) {
-        store.pruningCleanup(removed: removed) { $0.needsPruning(from: removed) }
-        pending?.pruningCleanup(removed: removed) { $0.needsPruning(from: removed) }
+        dots.pruningCleanup(removed: removed) { $0.needsPruning(from: removed) }
     }
 
-    public static func == (a: ORMap, b: ORMap) -> Bool { a.store == b.store }
-    public func hash(into h: inout Hasher) { h.combine(store) }
-
-    public init(from decoder: Decoder) throws { store = try DotStore(from: decoder) }
-    public func encode(to encoder: Encoder) throws { try store.encode(to: encoder) }
+    public init(from decoder: Decoder) throws { dots = try DeltaDotStore(from: decoder) }
+    public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
 }

@@ -50,6 +50,22 @@ struct SemanticsTests {
         #expect(try CRDTCoding.encode(s).count < 80)
     }
 
+    @Test func removingWhatIsAbsentRecordsNoDelta() {
+        var s = ORSet<String>()
+        s.remove("x")
+        #expect(s.delta == nil)
+        var m = ORMap<PNCounter>()
+        m.remove("k")
+        #expect(m.delta == nil)
+        var r = MVRegister<Int>()
+        r.clear()
+        #expect(r.delta == nil)
+        s.add("x", by: "a")
+        s.resetDelta()
+        s.remove("x")
+        #expect(s.delta?.contains("x") == false && s.delta?.context.contains(Dot("a", 1)) == true)
+    }
+
     @Test func mvRegisterKeepsConcurrentWrites() {
         var a = MVRegister<Int>()
         var b = MVRegister<Int>()
