@@ -49,9 +49,12 @@ struct SQLiteGroupCommitTests {
             }
         }
         let after = db.writeStats
-        #expect(after.batches == before.batches + 2)  // the blocker's, then the eight together
+        // The eight run together: as a batch of their own, or gathered into the blocker's batch
+        // once its body returns (bodies run while a batch gathers); either way one replay.
+        let batches = after.batches - before.batches
+        #expect(batches == 1 || batches == 2)
         #expect(after.replays == before.replays + 1)
-        #expect(after.transactions == before.transactions + 2)
+        #expect(after.transactions - before.transactions == batches)
         // Every other write committed, and the id each caller got is its own row's.
         let rows = try db.read { try $0.query("SELECT id, name FROM items") { ($0.int64(0), $0.text(1)) } }
         let byID = Dictionary(uniqueKeysWithValues: rows)
