@@ -125,10 +125,11 @@ final class SQLiteWriter: Sendable {
                                        outcomes: &outcomes, executing: &executing)
             let completeStart = DispatchTime.now().uptimeNanoseconds
             lastCommit = completeStart - commitStart
-            completeAll(batch, &outcomes)
-            let end = DispatchTime.now().uptimeNanoseconds
+            // Counted before the callers resume, so a caller reading the stats sees its own batch.
             counters.record(batch: batch.count, gather: commitStart - start - min(executing, commitStart - start),
-                            execute: executing, commit: completeStart - commitStart, complete: end - completeStart)
+                            execute: executing, commit: completeStart - commitStart)
+            completeAll(batch, &outcomes)
+            counters.recordComplete(DispatchTime.now().uptimeNanoseconds - completeStart)
             expected = batch.count
             if closed && queuedCount == 0 { break }
         }
@@ -297,14 +298,15 @@ private final class Counters: Sendable {
     private let commit = Atomic<UInt64>(0)
     private let complete = Atomic<UInt64>(0)
 
-    func record(batch: Int, gather g: UInt64, execute e: UInt64, commit c: UInt64, complete r: UInt64) {
+    func recordComplete(_ r: UInt64) { complete.wrappingAdd(r, ordering: .relaxed) }
+
+    func record(batch: Int, gather g: UInt64, execute e: UInt64, commit c: UInt64) {
         batches.wrappingAdd(1, ordering: .relaxed)
         writes.wrappingAdd(UInt64(batch), ordering: .relaxed)
         if batch > largest.load(ordering: .relaxed) { largest.store(batch, ordering: .relaxed) }
         gather.wrappingAdd(g, ordering: .relaxed)
         execute.wrappingAdd(e, ordering: .relaxed)
         commit.wrappingAdd(c, ordering: .relaxed)
-        complete.wrappingAdd(r, ordering: .relaxed)
     }
 
     func snapshot() -> SQLiteWriteStats {
