@@ -155,10 +155,9 @@ final class BenchNode {
     init(work: URL) throws {
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let exe = products.appendingPathComponent("agentvm-node")
-        // `swift run agentvm-bench` builds only the bench: build the node the same way if missing.
-        if !FileManager.default.isExecutableFile(atPath: exe.path) {
-            try Self.build(configuration: products.lastPathComponent == "release" ? "release" : "debug")
-        }
+        // `swift run agentvm-bench` builds only the bench: build the node the same way, always, so
+        // that a stale node binary (or a debug one) is never what gets measured.
+        try Self.build(configuration: products.lastPathComponent == "release" ? "release" : "debug")
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             throw BenchError("no agentvm-node beside agentvm-bench at \(exe.path) (build it: swift build -c release --product agentvm-node)")
         }
