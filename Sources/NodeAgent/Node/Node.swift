@@ -258,7 +258,7 @@ public final class Node: Sendable {
         guard request.method == "GET" || request.method == "HEAD" else { return nil }
         let response: HTTPResponse
         switch request.path {
-        case "/healthz": response = .json(["status": "ok"])
+        case "/healthz": response = Self.healthy
         case "/readyz": response = Self.readiness(lifecycle.withLock { $0.phase })
         default: return nil
         }
@@ -266,9 +266,13 @@ public final class Node: Sendable {
         return response
     }
 
+    // Encoded once: JSONEncoder took a quarter of the CPU of a /healthz answered on the spot.
+    private static let healthy = HTTPResponse.json(["status": "ok"])
+    private static let ready = HTTPResponse.json(["status": "ready"])
+
     private static func readiness(_ phase: Phase) -> HTTPResponse {
         switch phase {
-        case .ready: return .json(["status": "ready"])
+        case .ready: return ready
         case .stopping, .stopped:
             return HTTPError(status: 503, code: "shutting_down", message: "the node is stopping").response
         case .created, .starting:
