@@ -9,10 +9,15 @@ import Glibc
 /// (built beside this one) on a free loopback port with a temporary data dir, drives it with
 /// Debian's `wrk` (keep-alive, several connections), and prints `NAME VALUE` lines:
 /// - `http_healthz_per_s`: GET /healthz answered per second.
-/// - `http_spawn_per_s`: POST /v1/processes (one echo process each) answered 2xx per second.
+/// - `http_get_agents_per_s`: GET /v1/agents answered per second: a route that runs on a Task (the
+///   connection is suspended meanwhile), unlike /healthz which the polling thread answers itself.
+/// - `http_spawn_per_s`: POST /v1/processes (one echo process each) answered 2xx per second; bound
+///   by the durable SQLite commit each spawn waits for, not by HTTP.
 /// - `sse_events_per_s`: events received by one /v1/events client per second while the node
 ///   emits as fast as batch spawns make it.
 enum APIBench {
+    // Two wrk threads (one per core, sharing them with the node) and 32 keep-alive connections:
+    // enough requests in flight to keep both polling threads busy; 5 s per figure.
     static let seconds = 5
     static let connections = 32
 
@@ -27,6 +32,9 @@ enum APIBench {
 
         let healthz = try Wrk.run(url: api + "/healthz", script: nil, work: work)
         print("http_healthz_per_s \(Int(healthz))")
+
+        let agents = try Wrk.run(url: api + "/v1/agents", script: nil, work: work)
+        print("http_get_agents_per_s \(Int(agents))")
 
         let spawn = try Wrk.run(url: api + "/v1/processes", script: Wrk.post(#"{"agent":"echo"}"#), work: work)
         print("http_spawn_per_s \(Int(spawn))")
@@ -155,10 +163,9 @@ final class BenchNode {
     init(work: URL) throws {
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let exe = products.appendingPathComponent("agentvm-node")
-        // `swift run agentvm-bench` builds only the bench: build the node the same way if missing.
-        if !FileManager.default.isExecutableFile(atPath: exe.path) {
-            try Self.build(configuration: products.lastPathComponent == "release" ? "release" : "debug")
-        }
+        // `swift run agentvm-bench` builds only the bench: build the node the same way, always, so
+        // that a stale node binary (or a debug one) is never what gets measured.
+        try Self.build(configuration: products.lastPathComponent == "release" ? "release" : "debug")
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             throw BenchError("no agentvm-node beside agentvm-bench at \(exe.path) (build it: swift build -c release --product agentvm-node)")
         }

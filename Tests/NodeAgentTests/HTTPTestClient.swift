@@ -114,3 +114,84 @@ final class TestFlag: Sendable {
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
 }
+
+/// Sequential requests over one keep-alive connection; responses are delimited by Content-Length.
+/// Blocking: use it inside `offPool`.
+final class KeepAliveClient {
+    let connection: RawHTTPConnection
+    private var buffer = Data()
+
+    init(port: UInt16) throws { connection = try RawHTTPConnection(port: port) }
+
+    func close() { connection.closeNow() }
+
+    /// Sends one request and reads exactly one response; throws on EOF before it is complete.
+    func request(_ method: String, _ path: String, body: Data? = nil) throws -> RawResponse {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        if let body { head += "Content-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        var out = Data(head.utf8)
+        if let body { out.append(body) }
+        try connection.send(out)
+        return try readResponse()
+    }
+
+    /// Reads one complete response (headers + Content-Length body) from the connection.
+    func readResponse() throws -> RawResponse {
+        let separator = Data("\r\n\r\n".utf8)
+        while true {
+            if let split = buffer.range(of: separator) {
+                let head = try parseResponse(Data(buffer[buffer.startIndex..<split.upperBound]))
+                let length = Int(head.headers["content-length"] ?? "0") ?? 0
+                let total = split.upperBound - buffer.startIndex + length
+                if buffer.count >= total {
+                    let body = Data(buffer[split.upperBound..<(split.upperBound + length)])
+                    buffer = Data(buffer.dropFirst(total))
+                    return RawResponse(status: head.status, headers: head.headers, body: body)
+                }
+            }
+            let chunk = try connection.receive()
+            if chunk.isEmpty { throw RawHTTPConnection.ClientError.io("EOF before a complete response") }
+            buffer.append(chunk)
+        }
+    }
+}
+
+/// A gate a test opens; handlers wait on it by polling with a short sleep (cancellable).
+final class TestGate: Sendable {
+    private let open = Mutex(false)
+    func release() { open.withLock { $0 = true } }
+    var isOpen: Bool { open.withLock { $0 } }
+    /// Waits until released or the task is cancelled.
+    func wait() async throws {
+        while !isOpen {
+            try Task.checkCancellation()
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
+
+/// A thread-safe counter for observing handlers from tests.
+final class TestCounter: Sendable {
+    private let value = Mutex(0)
+    func add() { value.withLock { $0 += 1 } }
+    var count: Int { value.withLock { $0 } }
+}
+
+/// The payload of a chunked body (everything after the header block); stops at the last chunk or
+/// at the first incomplete one.
+func dechunk(_ body: Data) -> Data {
+    var out = Data()
+    var rest = body[...]
+    let crlf = Data("\r\n".utf8)
+    while let line = rest.range(of: crlf) {
+        let sizeText = String(decoding: rest[rest.startIndex..<line.lowerBound], as: UTF8.self)
+        guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size > 0 else { break }
+        let start = line.upperBound
+        guard rest.distance(from: start, to: rest.endIndex) >= size + 2 else { break }
+        let end = rest.index(start, offsetBy: size)
+        out.append(contentsOf: rest[start..<end])
+        rest = rest[rest.index(end, offsetBy: 2)...]
+    }
+    return out
+}

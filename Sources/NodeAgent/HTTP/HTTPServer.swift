@@ -5,14 +5,19 @@ import Synchronization
 
 /// An HTTP/1.1 server over libmicrohttpd.
 ///
-/// Threading: MHD runs in thread-per-connection mode. When a request is complete, its connection
-/// thread starts a Swift `Task` for the handler and blocks on a semaphore until the response is
-/// ready. Blocking is acceptable there because the thread belongs to MHD, not to Swift's cooperative
-/// pool, and one thread serves one connection; the connection limit bounds the thread count.
-/// Streams (SSE) likewise block their connection thread between chunks.
+/// Threading: a few MHD polling threads (`HTTPServerOptions.pollingThreads`, epoll) serve every
+/// connection, and nothing ever blocks them. A complete request first goes to the optional
+/// `immediate` handler, which may answer on the polling thread itself; otherwise its connection is
+/// suspended, the handler runs on a Swift `Task`, and the Task resumes the connection with the
+/// response. A stream (SSE) suspends its connection whenever it has nothing to send and is resumed
+/// by the next chunk, heartbeat or cancellation. `stop()` answers or ends every suspended
+/// connection before stopping the daemon.
 public final class HTTPServer: Sendable {
     /// The handler every request goes to (usually `Router.handle`).
     public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+    /// Answers a request on the polling thread, or returns nil to send it to `Handler`. It must not
+    /// block or wait: it runs on a thread that serves many connections.
+    public typealias ImmediateHandler = @Sendable (HTTPRequest) -> HTTPResponse?
 
     private let core: ServerCore
     private let state = Mutex<State>(State())
@@ -24,9 +29,11 @@ public final class HTTPServer: Sendable {
         var retainedCore: Unmanaged<ServerCore>?
     }
 
-    /// Creates a stopped server.
-    public init(options: HTTPServerOptions = HTTPServerOptions(), handler: @escaping Handler) {
-        self.core = ServerCore(options: options, handler: handler)
+    /// Creates a stopped server. `immediate` (for example `Router.handleImmediately`) answers cheap
+    /// synchronous requests without a Task hop; everything else goes to `handler`.
+    public init(options: HTTPServerOptions = HTTPServerOptions(), immediate: ImmediateHandler? = nil,
+                handler: @escaping Handler) {
+        self.core = ServerCore(options: options, immediate: immediate, handler: handler)
     }
 
     /// The bound port (useful after starting on port 0); 0 when stopped.
@@ -44,20 +51,25 @@ public final class HTTPServer: Sendable {
         if isRunning { throw .alreadyStarted }
         let (fd, bound) = try ListenSocket.open(host: host, port: port, backlog: 128)
         let isV6 = host.contains(":")
-        var flags = MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue
-            | MHD_USE_POLL.rawValue | MHD_USE_ITC.rawValue
+        // ALLOW_SUSPEND_RESUME includes ITC, which lets a resume from a Task wake the polling thread.
+        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if isV6 { flags |= MHD_USE_IPv6.rawValue }
         core.reset()
         let retained = Unmanaged.passRetained(core)
         let completed: MHD_RequestCompletedCallback = mhdRequestCompleted
-        let args: [CVarArg] = [
+        var args: [CVarArg] = [
             CInt(MHD_OPTION.LISTEN_SOCKET.rawValue), CInt(fd),
             CInt(MHD_OPTION.CONNECTION_LIMIT.rawValue), CUnsignedInt(max(1, options.connectionLimit)),
             CInt(MHD_OPTION.CONNECTION_TIMEOUT.rawValue), CUnsignedInt(max(0, options.idleTimeoutSeconds)),
             CInt(MHD_OPTION.NOTIFY_COMPLETED.rawValue), unsafeBitCast(completed, to: Int.self),
             Int(bitPattern: retained.toOpaque()),
-            CInt(MHD_OPTION.END.rawValue),
         ]
+        let threads = options.resolvedPollingThreads
+        if threads > 1 {
+            args += [CInt(MHD_OPTION.THREAD_POOL_SIZE.rawValue), CUnsignedInt(threads)]
+        }
+        args.append(CInt(MHD_OPTION.END.rawValue))
         let daemon = withVaList(args) { va in
             MHD_start_daemon_va(flags, 0, nil, nil, mhdAccess, retained.toOpaque(), va)
         }
@@ -76,9 +88,9 @@ public final class HTTPServer: Sendable {
         return bound
     }
 
-    /// Stops: stops accepting, answers in-flight requests with 503, ends open streams, lets those
-    /// responses go out (up to `options.stopGrace`), closes every connection and returns once all MHD
-    /// callbacks have finished. Idempotent.
+    /// Stops: stops accepting, answers in-flight requests with 503 (cancelling their handlers), ends
+    /// open streams, lets those responses go out (up to `options.stopGrace`), closes every
+    /// connection and returns once all MHD callbacks have finished. Idempotent.
     public func stop() async {
         guard let (daemon, retained) = takeDaemon() else { return }
         let listenFD = MHD_quiesce_daemon(daemon.pointer)
@@ -87,7 +99,7 @@ public final class HTTPServer: Sendable {
         let grace = core.options.stopGrace
         let core = self.core
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            // MHD_stop_daemon joins the connection threads; keep that off Swift's cooperative pool.
+            // MHD_stop_daemon joins the polling threads; keep that off Swift's cooperative pool.
             Thread.detachNewThread {
                 let deadline = ContinuousClock.now + grace
                 while core.activeRequests > 0 && ContinuousClock.now < deadline { usleep(5_000) }

@@ -1,9 +1,14 @@
+import Foundation
+
 /// How an `HTTPServer` listens and what it accepts.
 public struct HTTPServerOptions: Sendable {
     /// Largest accepted request body; larger bodies get a 413 JSON error (the excess is read and dropped).
     public var maxBodyBytes: Int = 1 << 20
-    /// Concurrent connections; each has its own thread (thread-per-connection mode).
+    /// Concurrent connections (idle keep-alive ones included); beyond it new ones are refused.
     public var connectionLimit: Int = 256
+    /// MHD polling threads that share the connections; 0 means one per core (at most 4). They never
+    /// block: handlers run on Swift Tasks.
+    public var pollingThreads: Int = 0
     /// Idle keep-alive connections are closed after this many seconds (0 = never).
     public var idleTimeoutSeconds: Int = 60
     /// When set, every request except `openPaths` needs `Authorization: Bearer <token>`.
@@ -22,6 +27,12 @@ public struct HTTPServerOptions: Sendable {
 
     /// Default options: 1 MiB bodies, 256 connections, loopback only, no token.
     public init() {}
+
+    /// `pollingThreads`, with 0 resolved to the number of active cores (1...4).
+    var resolvedPollingThreads: Int {
+        if pollingThreads > 0 { return min(pollingThreads, 64) }
+        return min(max(1, ProcessInfo.processInfo.activeProcessorCount), 4)
+    }
 }
 
 /// Why the server could not start.

@@ -4,7 +4,12 @@ import Foundation
 // libmicrohttpd's C callbacks. They are free functions (a closure literal in main.swift would be
 // inferred @MainActor); context arrives through the `cls` pointers as `Unmanaged` references.
 
-/// The access handler: called once for the headers, once per body piece, and once at the end.
+/// The access handler: called once for the headers, once per body piece, and once at the end;
+/// after a suspension, once more when the connection is resumed.
+///
+/// It never blocks the polling thread: a request the `immediate` handler cannot answer on the
+/// spot suspends its connection and goes to a Task, which resumes the connection when its response
+/// is ready (see `PendingRequest`).
 func mhdAccess(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ url: UnsafePointer<CChar>?,
                _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?,
                _ uploadData: UnsafePointer<CChar>?, _ uploadSize: UnsafeMutablePointer<Int>?,
@@ -17,6 +22,11 @@ func mhdAccess(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ 
         return .YES
     }
     let context = Unmanaged<RequestContext>.fromOpaque(slot).takeUnretainedValue()
+    if let pending = context.pending {
+        // Resumed: the handler's Task (or stop()) left the response.
+        context.pending = nil
+        return queue(pending.takeResponse() ?? HTTPError.internalError().response, on: connection, core: core)
+    }
     let size = uploadSize.pointee
     if size > 0 {
         if !context.tooLarge, let uploadData {
@@ -33,21 +43,24 @@ func mhdAccess(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ 
         uploadSize.pointee = 0
         return .YES
     }
-    let response: HTTPResponse
     let path = url.map { String(cString: $0) } ?? "/"
-    var request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", path: path,
+    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", path: path,
                               query: collect(connection, .GET_ARGUMENT_KIND),
                               headers: collect(connection, .HEADER_KIND), body: context.body)
     context.body = Data()
     if !core.authorized(request) {
-        response = HTTPError.unauthorized().response
-    } else if context.tooLarge {
-        response = HTTPError.payloadTooLarge(limit: core.options.maxBodyBytes).response
-    } else {
-        request.pathParameters = [:]
-        response = core.respond(to: request)
+        return queue(HTTPError.unauthorized().response, on: connection, core: core)
     }
-    return queue(response, on: connection, core: core)
+    if context.tooLarge {
+        return queue(HTTPError.payloadTooLarge(limit: core.options.maxBodyBytes).response, on: connection, core: core)
+    }
+    if let immediate = core.immediate, let response = immediate(request) {
+        return queue(response, on: connection, core: core)
+    }
+    let suspended = SuspendedConnection(pointer: connection)
+    suspended.suspend()
+    context.pending = core.dispatch(request, connection: suspended)
+    return .YES
 }
 
 /// Releases the per-request context whatever way the request ended.
@@ -90,6 +103,7 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer, core:
         }
     case .stream(let stream, let heartbeat):
         let pump = StreamPump(stream: stream, heartbeat: heartbeat, heartbeatInterval: core.options.streamHeartbeat)
+        pump.attach(SuspendedConnection(pointer: connection))
         if !core.register(pump) { pump.cancel() }
         let box = Unmanaged.passRetained(StreamContext(pump: pump, core: core))
         mhdResponse = MHD_create_response_from_callback(UInt64.max, 4096, streamRead, box.toOpaque(), streamFree)

@@ -2,19 +2,33 @@
 ///
 /// A path that matches some route but not for the request's method is a 405 with `Allow`;
 /// no match is a 404. Handlers may throw `HTTPError` (rendered as is); any other error is a 500.
+/// Routes added with `addImmediate` are synchronous and cheap: `handleImmediately` answers them on
+/// the server's polling thread, without a Task hop.
 public struct Router: Sendable {
     /// A route handler.
     public typealias Handler = @Sendable (HTTPRequest) async throws -> HTTPResponse
+    /// A synchronous route handler that neither blocks nor waits (it may run on a polling thread).
+    public typealias ImmediateHandler = @Sendable (HTTPRequest) throws(HTTPError) -> HTTPResponse
+
+    private enum Action: Sendable {
+        case async(Handler)
+        case immediate(ImmediateHandler)
+    }
 
     private struct Route: Sendable {
         let method: String
         let segments: [Segment]
-        let handler: Handler
+        let action: Action
     }
 
     private enum Segment: Sendable, Equatable {
         case literal(String)
         case parameter(String)
+    }
+
+    private enum Match {
+        case route(Route, [String: String])
+        case response(HTTPResponse)
     }
 
     private var routes: [Route] = []
@@ -24,10 +38,19 @@ public struct Router: Sendable {
 
     /// Adds a route. `pattern` segments starting with `:` capture one path segment.
     public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        append(method, pattern, .async(handler))
+    }
+
+    /// Adds a synchronous route that `handleImmediately` may answer on the polling thread.
+    public mutating func addImmediate(_ method: String, _ pattern: String, _ handler: @escaping ImmediateHandler) {
+        append(method, pattern, .immediate(handler))
+    }
+
+    private mutating func append(_ method: String, _ pattern: String, _ action: Action) {
         let segments = Self.split(pattern).map { s -> Segment in
             s.hasPrefix(":") ? .parameter(String(s.dropFirst())) : .literal(s)
         }
-        routes.append(Route(method: method.uppercased(), segments: segments, handler: handler))
+        routes.append(Route(method: method.uppercased(), segments: segments, action: action))
     }
 
     /// Adds a GET route.
@@ -41,31 +64,63 @@ public struct Router: Sendable {
 
     /// Routes one request and renders errors; this is the server's handler.
     @Sendable public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        switch match(request) {
+        case .response(let response):
+            return response
+        case .route(let route, let params):
+            var routed = request
+            routed.pathParameters = params
+            switch route.action {
+            case .immediate(let handler):
+                return Self.run(handler, routed)
+            case .async(let handler):
+                do {
+                    return try await handler(routed)
+                } catch let error as HTTPError {
+                    return error.response
+                } catch {
+                    return HTTPError.internalError("\(request.method) \(request.path) failed: \(error)").response
+                }
+            }
+        }
+    }
+
+    /// Answers the request when its route is immediate (or when there is no route: 404/405);
+    /// nil when it needs the async `handle`. Pass it as the server's `immediate` handler.
+    @Sendable public func handleImmediately(_ request: HTTPRequest) -> HTTPResponse? {
+        switch match(request) {
+        case .response(let response):
+            return response
+        case .route(let route, let params):
+            guard case .immediate(let handler) = route.action else { return nil }
+            var routed = request
+            routed.pathParameters = params
+            return Self.run(handler, routed)
+        }
+    }
+
+    private static func run(_ handler: ImmediateHandler, _ request: HTTPRequest) -> HTTPResponse {
+        do { return try handler(request) } catch { return error.response }
+    }
+
+    private func match(_ request: HTTPRequest) -> Match {
         let parts = Self.split(request.path)
+        let method = request.method == "HEAD" ? "GET" : request.method
         var allowed: [String] = []
         for route in routes {
             guard let params = Self.match(route.segments, parts) else { continue }
-            let method = request.method == "HEAD" ? "GET" : request.method
             guard route.method == method else {
                 allowed.append(route.method)
                 continue
             }
-            var routed = request
-            routed.pathParameters = params
-            do {
-                return try await route.handler(routed)
-            } catch let error as HTTPError {
-                return error.response
-            } catch {
-                return HTTPError.internalError("\(request.method) \(request.path) failed: \(error)").response
-            }
+            return .route(route, params)
         }
         if !allowed.isEmpty {
             var response = HTTPError.methodNotAllowed(request.method, path: request.path).response
             response.headers["Allow"] = Array(Set(allowed)).sorted().joined(separator: ", ")
-            return response
+            return .response(response)
         }
-        return HTTPError.notFound("no route for \(request.path)").response
+        return .response(HTTPError.notFound("no route for \(request.path)").response)
     }
 
     private static func split(_ path: String) -> [String] {

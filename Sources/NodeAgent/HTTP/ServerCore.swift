@@ -1,62 +1,84 @@
 import CMicroHTTPD
-import Dispatch
 import Foundation
 import Synchronization
 
-/// What the MHD callbacks reach through their `cls` pointer: options, the handler, and the
-/// in-flight requests and streams that `stop()` must wake.
+/// What the MHD callbacks reach through their `cls` pointer: options, the handlers, and the
+/// suspended requests and open streams that `stop()` must answer and end.
 final class ServerCore: Sendable {
     let options: HTTPServerOptions
     let handler: HTTPServer.Handler
+    let immediate: HTTPServer.ImmediateHandler?
     private let state = Mutex<State>(State())
+    /// An atomic, not a field of `state`: every request counts twice, and under load a shared
+    /// lock here was the hottest spot of the old thread-per-connection server (perf: 31% of its
+    /// time in `Mutex._lockSlow`).
+    private let active = Atomic<Int>(0)
 
     private struct State {
         var stopping = false
-        var waiting: [ObjectIdentifier: ResponseBox] = [:]
+        var pending: [ObjectIdentifier: PendingRequest] = [:]
         var pumps: [ObjectIdentifier: StreamPump] = [:]
-        var activeRequests = 0
     }
 
     /// A request began (first access-handler call) or ended (completion notification).
-    func requestStarted() { state.withLock { $0.activeRequests += 1 } }
-    func requestEnded() { state.withLock { $0.activeRequests -= 1 } }
-    var activeRequests: Int { state.withLock { $0.activeRequests } }
+    func requestStarted() { active.wrappingAdd(1, ordering: .relaxed) }
+    func requestEnded() { active.wrappingSubtract(1, ordering: .relaxed) }
+    var activeRequests: Int { active.load(ordering: .relaxed) }
 
-    init(options: HTTPServerOptions, handler: @escaping HTTPServer.Handler) {
+    init(options: HTTPServerOptions, immediate: HTTPServer.ImmediateHandler?, handler: @escaping HTTPServer.Handler) {
         self.options = options
+        self.immediate = immediate
         self.handler = handler
     }
 
     func reset() { state.withLock { $0.stopping = false } }
 
+    static var stoppingResponse: HTTPResponse {
+        HTTPError(status: 503, code: "unavailable", message: "the server is stopping").response
+    }
+
+    /// Answers every suspended request with 503 (which resumes its connection and cancels its
+    /// handler) and ends every open stream (which resumes a stream waiting for data). When this
+    /// returns, no connection is left suspended and none will be suspended again.
     func beginStop() {
-        let (boxes, pumps) = state.withLock { s in
+        let (pending, pumps) = state.withLock { s in
             s.stopping = true
-            return (Array(s.waiting.values), Array(s.pumps.values))
+            let taken = (Array(s.pending.values), Array(s.pumps.values))
+            s.pending.removeAll()
+            return taken
         }
-        let unavailable = HTTPError(status: 503, code: "unavailable", message: "the server is stopping").response
-        for box in boxes { box.complete(unavailable, cancelTask: true) }
+        let unavailable = Self.stoppingResponse
+        for request in pending { request.complete(unavailable, cancelTask: true) }
         for pump in pumps { pump.cancel() }
     }
 
-    /// Runs the handler on a Task and blocks this MHD connection thread until it answers.
-    func respond(to request: HTTPRequest) -> HTTPResponse {
-        let box = ResponseBox()
+    /// Runs the handler on a Task for a request whose connection the caller has just suspended.
+    /// The Task resumes the connection when the response is ready; nothing blocks meanwhile.
+    func dispatch(_ request: HTTPRequest, connection: SuspendedConnection) -> PendingRequest {
+        let pending = PendingRequest(connection: connection)
+        let key = ObjectIdentifier(pending)
         let admitted = state.withLock { s -> Bool in
             if s.stopping { return false }
-            s.waiting[ObjectIdentifier(box)] = box
+            s.pending[key] = pending
             return true
         }
-        guard admitted else { return HTTPError(status: 503, code: "unavailable", message: "the server is stopping").response }
-        let handler = self.handler
-        let task = Task {
-            let response = await handler(request)
-            box.complete(response, cancelTask: false)
+        guard admitted else {
+            pending.complete(Self.stoppingResponse, cancelTask: false)
+            return pending
         }
-        box.setTask(task)
-        let response = box.wait()
-        _ = state.withLock { $0.waiting.removeValue(forKey: ObjectIdentifier(box)) }
-        return response
+        let handler = self.handler
+        // A detached Task: the polling thread is not part of Swift's pool, so there is nothing to
+        // inherit, and the handler starts on a free pool thread rather than behind this one.
+        let task = Task.detached { [self] in
+            let response = await handler(request)
+            if pending.complete(response, cancelTask: false) { forget(key) }
+        }
+        pending.setTask(task)
+        return pending
+    }
+
+    private func forget(_ key: ObjectIdentifier) {
+        _ = state.withLock { $0.pending.removeValue(forKey: key) }
     }
 
     /// Registers a stream; returns false when stopping (the caller then ends it at once).
@@ -86,42 +108,11 @@ final class ServerCore: Sendable {
     }
 }
 
-/// One response handed from a handler Task to the blocked connection thread.
-final class ResponseBox: Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private let state = Mutex<(response: HTTPResponse?, task: Task<Void, Never>?)>((nil, nil))
-
-    func setTask(_ task: Task<Void, Never>) {
-        let alreadyDone = state.withLock { s -> Bool in
-            if s.response != nil { return true }
-            s.task = task
-            return false
-        }
-        if alreadyDone { task.cancel() }
-    }
-
-    /// First completion wins; `cancelTask` cancels a handler that is being abandoned.
-    func complete(_ response: HTTPResponse, cancelTask: Bool) {
-        let (won, task) = state.withLock { s -> (Bool, Task<Void, Never>?) in
-            if s.response != nil { return (false, nil) }
-            s.response = response
-            let t = s.task
-            s.task = nil
-            return (true, t)
-        }
-        guard won else { return }
-        if cancelTask { task?.cancel() }
-        semaphore.signal()
-    }
-
-    func wait() -> HTTPResponse {
-        semaphore.wait()
-        return state.withLock { $0.response } ?? HTTPError.internalError().response
-    }
-}
-
-/// Per-request state kept in MHD's `con_cls` across the repeated access-handler calls.
+/// Per-request state kept in MHD's `con_cls` across the repeated access-handler calls; only the
+/// connection's polling thread touches it.
 final class RequestContext {
     var body = Data()
     var tooLarge = false
+    /// Set while the handler runs; MHD calls the access handler again after the resume.
+    var pending: PendingRequest?
 }

@@ -187,7 +187,9 @@ public final class Node: Sendable {
         options.allowRemote = config.node.allowRemote
         let api = NodeAPI(node: self)
         let router = api.router()
-        let http = HTTPServer(options: options) { [weak self] request in
+        let http = HTTPServer(options: options, immediate: { [weak self] request in
+            self?.handleImmediately(request)
+        }) { [weak self] request in
             guard let self else { return HTTPError(status: 503, code: "shutting_down", message: "the node is gone").response }
             return await self.handle(request, router: router, api: api)
         }
@@ -255,6 +257,34 @@ public final class Node: Sendable {
 
     // MARK: Requests
 
+    /// The probes, answered on the HTTP server's polling thread without a Task hop: they only read
+    /// the phase. Everything else returns nil and goes to `handle`.
+    func handleImmediately(_ request: HTTPRequest) -> HTTPResponse? {
+        guard request.method == "GET" || request.method == "HEAD" else { return nil }
+        let response: HTTPResponse
+        switch request.path {
+        case "/healthz": response = Self.healthy
+        case "/readyz": response = Self.readiness(lifecycle.withLock { $0.phase })
+        default: return nil
+        }
+        metrics.count(status: response.status)
+        return response
+    }
+
+    // Encoded once: JSONEncoder took a quarter of the CPU of a /healthz answered on the spot.
+    private static let healthy = HTTPResponse.json(["status": "ok"])
+    private static let ready = HTTPResponse.json(["status": "ready"])
+
+    private static func readiness(_ phase: Phase) -> HTTPResponse {
+        switch phase {
+        case .ready: return ready
+        case .stopping, .stopped:
+            return HTTPError(status: 503, code: "shutting_down", message: "the node is stopping").response
+        case .created, .starting:
+            return HTTPError(status: 503, code: "not_ready", message: "the node is still recovering").response
+        }
+    }
+
     /// Gates every request on the node's phase, counts it, and routes it.
     func handle(_ request: HTTPRequest, router: Router, api: NodeAPI? = nil) async -> HTTPResponse {
         let phase = lifecycle.withLock { l -> Phase in
@@ -266,12 +296,8 @@ public final class Node: Sendable {
         switch (request.path, phase) {
         case ("/healthz", _), ("/metrics", _):
             response = await router.handle(request)
-        case ("/readyz", .ready):
-            response = .json(["status": "ready"])
-        case ("/readyz", .stopping), ("/readyz", .stopped):
-            response = HTTPError(status: 503, code: "shutting_down", message: "the node is stopping").response
         case ("/readyz", _):
-            response = HTTPError(status: 503, code: "not_ready", message: "the node is still recovering").response
+            response = Self.readiness(phase)
         case (_, .stopping), (_, .stopped):
             response = HTTPError(status: 503, code: "shutting_down", message: "the node is stopping; retry on the next start").response
         case (_, .created), (_, .starting):
