@@ -24,8 +24,9 @@ enum KernelBench {
         } catch {
             print("kernel_bench_error", "\"\(error)\"")
         }
-        // A profiling run of one figure ends here, before the memory suite.
-        if only != nil { exit(0) }
+        // A profiling run of one kernel figure ends here; AGENTVM_BENCH_ONLY=memory runs the
+        // memory suite (in-memory and SQLite figures) alone.
+        if only != nil && only != "memory" { exit(0) }
     }
 
     /// Counts deliveries; a message handler that does nothing else.
