@@ -4,14 +4,7 @@ import Testing
 
 /// `memory.replicated`: decoding, the errors at each element's line, and hot reload.
 @Suite struct ConfigReplicatedTests {
-    func issues(_ text: String) -> [String] {
-        do {
-            _ = try NodeConfig.parse(text, file: "agentvm.yml")
-            return []
-        } catch {
-            return error.issues.map(\.description)
-        }
-    }
+    func issues(_ text: String) -> [String] { configIssues(text) }
 
     @Test func readsTheListInFileOrder() throws {
         let c = try NodeConfig.parse("""

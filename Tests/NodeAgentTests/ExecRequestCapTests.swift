@@ -169,14 +169,7 @@ final class GatedExecHost: ExecHost {
         #expect(try #require(ExecAgentSpec(agent: plain, config: good)).configuration().maxInFlightRequests
                 == ExecConfiguration.defaultMaxInFlightRequests)
 
-        func issues(_ text: String) -> [String] {
-            do {
-                _ = try NodeConfig.parse(text, file: "agentvm.yml")
-                return []
-            } catch {
-                return error.issues.map(\.description)
-            }
-        }
+        func issues(_ text: String) -> [String] { configIssues(text) }
         #expect(issues("""
             agents:
               py:

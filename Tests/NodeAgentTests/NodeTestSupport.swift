@@ -94,3 +94,14 @@ func withNode<T: Sendable>(_ config: NodeConfig, _ body: (Node) async throws -> 
         throw error
     }
 }
+
+/// The issues `NodeConfig.parse` reports for `text` (read as `agentvm.yml`), as printed; none when
+/// it parses.
+func configIssues(_ text: String) -> [String] {
+    do {
+        _ = try NodeConfig.parse(text, file: "agentvm.yml")
+        return []
+    } catch {
+        return error.issues.map(\.description)
+    }
+}

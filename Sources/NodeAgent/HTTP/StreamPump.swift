@@ -84,15 +84,18 @@ final class StreamPump: Sendable {
         for t in stopped { t.cancel() }
     }
 
-    private func finish() {
-        let heartbeatTask = state.withLock { s -> [Task<Void, Never>] in
-            s.finished = true
+    private func finish() { end { $0.finished = true } }
+
+    /// Marks the stream over, wakes a parked reader and cancels the producer and heartbeat tasks.
+    private func end(_ mark: (inout State) -> Void) {
+        let tasks = state.withLock { s -> [Task<Void, Never>] in
+            mark(&s)
             s.wake()
             let t = s.tasks
             s.tasks = []
             return t
         }
-        for t in heartbeatTask { t.cancel() }
+        for t in tasks { t.cancel() }
     }
 
     /// Writes the heartbeat when the stream has been silent for the interval; returns how long to
@@ -114,16 +117,7 @@ final class StreamPump: Sendable {
 
     /// Stops the producer and resumes a parked reader so it can end the response: called when MHD
     /// frees the response (client gone), when the server stops, or when the stream overflows.
-    func cancel() {
-        let tasks = state.withLock { s -> [Task<Void, Never>] in
-            s.cancelled = true
-            s.wake()
-            let t = s.tasks
-            s.tasks = []
-            return t
-        }
-        for t in tasks { t.cancel() }
-    }
+    func cancel() { end { $0.cancelled = true } }
 
     /// Whether the producer has ended (finished or cancelled); nothing more will be pushed.
     var producerEnded: Bool {
