@@ -184,7 +184,7 @@ final class BenchNode {
 
             """.utf8).write(to: config)
         process.executableURL = exe
-        process.arguments = ["start", "--config", config.path, "--data", data.path, "--listen", "127.0.0.1:0", "--log-level", "error"]
+        process.arguments = ["start", "--config", config.path, "--data", data.path, "--listen", "127.0.0.1:0", "--log-level", "error", "--exit-with-parent"]
         let log = work.appendingPathComponent("node.stderr")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)

@@ -152,7 +152,7 @@ final class BenchMember: @unchecked Sendable {
         let config = dir.appendingPathComponent("agentvm.yml")
         try Data("name: gossipbench\nmemory:\n  backend: memory\n".utf8).write(to: config)
         argv = [binary, "start", "--config", config.path, "--data", data.path, "--listen", "127.0.0.1:0",
-                "--node-id", id, "--nats", nats, "--cluster", cluster, "--log-level", "warning"]
+                "--node-id", id, "--nats", nats, "--cluster", cluster, "--log-level", "warning", "--exit-with-parent"]
     }
 
     /// Starts the process and waits until `node.json` names its API (for this pid) and it is ready.

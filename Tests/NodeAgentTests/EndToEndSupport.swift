@@ -64,7 +64,7 @@ final class NodeUnderTest {
     func start() async throws {
         runs += 1
         let process = try ChildProcess([binary, "start", "--config", config.path, "--data", data.path,
-                                        "--listen", "127.0.0.1:0", "--log-level", "info"] + extraArgs,
+                                        "--listen", "127.0.0.1:0", "--log-level", "info", "--exit-with-parent"] + extraArgs,
                                        logDirectory: dir.url, name: "node-\(runs)")
         child = process
         let status = data.appendingPathComponent("node.json").path

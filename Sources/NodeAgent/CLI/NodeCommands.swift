@@ -34,6 +34,7 @@ public enum NodeCommands {
                             OptionSpec("nats", value: "URL", help: "NATS server to join a cluster through.", repeated: true),
                             OptionSpec("cluster", value: "NAME", help: "Cluster name (default: cluster.name, else 'default')."),
                             OptionSpec("log-level", value: "LEVEL", kind: .choice(NodeConfig.LogLevel.allCases.map(\.rawValue)), help: "Log level."),
+                            .flag("exit-with-parent", help: "Stop gracefully (as on SIGTERM) when the process that started the node exits (tests, benchmarks, supervisors)."),
                         ]),
             CommandSpec("validate", summary: "Check a config file; exits non-zero and lists every error.",
                         arguments: [ArgumentSpec("FILE", help: "Config file.", optional: true, default: "agentvm.yml")]),

@@ -5,6 +5,6 @@ enum StartCommand {
         return await NodeDaemon.run(NodeStartOptions(
             configPath: o.option("config").map(c.resolve), dataDir: o.option("data").map(c.resolve), listen: o.option("listen"),
             nodeID: o.option("node-id"), token: o.option("token"), nats: o.optionList("nats"), cluster: o.option("cluster"),
-            logLevel: o.option("log-level")))
+            logLevel: o.option("log-level"), exitWithParent: o.flag("exit-with-parent")))
     }
 }

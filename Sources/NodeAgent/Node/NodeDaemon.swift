@@ -24,10 +24,14 @@ public struct NodeStartOptions: Sendable {
     public var cluster: String?
     /// `node.logLevel`.
     public var logLevel: String?
+    /// Stop gracefully when the parent process exits (`--exit-with-parent`).
+    public var exitWithParent: Bool
 
     /// Options as parsed from the command line; nil leaves a setting to the lower layers.
     public init(configPath: String? = nil, dataDir: String? = nil, listen: String? = nil, nodeID: String? = nil,
-                token: String? = nil, nats: [String] = [], cluster: String? = nil, logLevel: String? = nil) {
+                token: String? = nil, nats: [String] = [], cluster: String? = nil, logLevel: String? = nil,
+                exitWithParent: Bool = false) {
+        self.exitWithParent = exitWithParent
         self.configPath = configPath
         self.dataDir = dataDir
         self.listen = listen
@@ -65,6 +69,8 @@ public enum NodeDaemon {
             return 1
         }
         let signals = SignalWatcher()
+        let parentWatch = options.exitWithParent ? watchParent(node.logger) : nil
+        defer { parentWatch?.cancel() }
         do {
             try await node.start()
         } catch {
@@ -84,6 +90,23 @@ public enum NodeDaemon {
         signals.cancel()
         await node.stop()
         return 0
+    }
+
+    /// Polls the parent pid; once the parent has exited (the node is re-parented), the node sends
+    /// itself SIGTERM, so it stops through the same graceful path as a signal from outside.
+    /// Polling because posix_spawn cannot ask the kernel for a parent-death signal.
+    static func watchParent(_ logger: NodeLogger) -> Task<Void, Never> {
+        let parent = getppid()
+        return Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                if getppid() != parent {
+                    logger.warn("the parent process exited; stopping", ["parent": .number(Double(parent))])
+                    kill(getpid(), SIGTERM)
+                    return
+                }
+            }
+        }
     }
 
     /// The config `run` would use: the file (or `./agentvm.yml`, or none), `${VAR}` substitution and
