@@ -44,6 +44,38 @@ struct KernelNamespaceTests {
         #expect(kernel.memory.isCommon("team") && kernel.memory.isCommon(MemoryBus.sharedNamespace))
     }
 
+    /// Adds `input.add`, removes `input.remove` in the set `input.key` of `shared`; answers the members.
+    struct SetWriter: AgentHandler {
+        func execute(_ task: AgentTask, context: ExecutionContext) async throws -> AgentOutput {
+            let key = task.input["key"]?.stringValue ?? "s"
+            if let add = task.input["add"]?.arrayValue { try await context.shared.add(key, add) }
+            if let remove = task.input["remove"]?.arrayValue { try await context.shared.remove(key, remove) }
+            return AgentOutput(try context.shared.members(key).map(JSONValue.array) ?? .null)
+        }
+    }
+
+    @Test func setsThroughTheContextOnALocalBus() async throws {
+        let kernel = makeKernel(handlers: ["sets": SetWriter()])
+        try kernel.register(AgentDefinition(name: "s", handler: "sets"))
+        let pid = try await kernel.spawn("s")
+        let added = try await kernel.execute(pid, AgentTask(input: ["key": "tags", "add": ["b", "a", "b"]]))
+        #expect(added.output == ["a", "b"])
+        let removed = try await kernel.execute(pid, AgentTask(input: ["key": "tags", "add": ["c"], "remove": ["a"]]))
+        #expect(removed.output == ["b", "c"])
+        #expect(try kernel.memory.members(MemoryBus.sharedNamespace, "tags") == ["b", "c"])
+
+        // Many adders at once: compare-and-set keeps every member.
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<20 { group.addTask { _ = try? await kernel.memory.addMembers("shared", "many", [.number(Double(i))]) } }
+        }
+        #expect(try kernel.memory.members("shared", "many")?.count == 20)
+
+        try await kernel.memory.set("shared", "plain", "text")
+        await #expect(throws: MemoryError.notASet(key: "plain", holds: "string")) {
+            _ = try await kernel.memory.addMembers("shared", "plain", ["x"])
+        }
+    }
+
     @Test func theRefusalNamesTheNamespace() {
         let message = MemoryError.namespaceClosed("notes").description
         #expect(message.contains("'notes'") && message.contains("memory.replicated"))

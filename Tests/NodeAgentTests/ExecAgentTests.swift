@@ -181,5 +181,15 @@ import Testing
             try ExecRequest.parse(type: "memory.incr", ["key": "k", "by": "x"])
         }
         #expect((try? ExecRequest.parse(type: "send", ["to": "p9", "payload": 1])) == .send(to: "p9", payload: 1))
+        #expect((try? ExecRequest.parse(type: "memory.sadd", ["key": "k", "members": [1, "a"], "namespace": "team"]))
+                == .memorySAdd(key: "k", members: [1, "a"], namespace: "team"))
+        #expect((try? ExecRequest.parse(type: "memory.smembers", ["key": "k", "shared": true]))
+                == .memorySMembers(key: "k", namespace: "shared"))
+        #expect(throws: ExecProtocolError.wrongType("members", expected: "array", in: "memory.srem")) {
+            try ExecRequest.parse(type: "memory.srem", ["key": "k", "members": "a"])
+        }
+        #expect(throws: ExecProtocolError.wrongType("namespace", expected: "non-empty string", in: "memory.get")) {
+            try ExecRequest.parse(type: "memory.get", ["key": "k", "namespace": 3])
+        }
     }
 }

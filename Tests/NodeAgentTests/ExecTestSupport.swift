@@ -28,6 +28,7 @@ final class RecordingExecHost: ExecHost {
                 let next = (s.memory[key]?.doubleValue ?? 0) + by
                 s.memory[key] = .number(next)
                 return .number(next)
+            case .memorySAdd, .memorySRem, .memorySMembers: throw TestHostError(message: "no sets in the test host")
             case .toolCall(let name, _): throw TestHostError(message: "no tool \(name)")
             case .publish, .send: return .null
             }

@@ -17,6 +17,12 @@ struct SharedMemoryAgent: AgentHandler {
             return AgentOutput(.null)
         case "incr":
             return AgentOutput(.number(try await context.shared.increment(key, by: task.input["by"]?.doubleValue ?? 1)))
+        case "sadd":
+            return AgentOutput(.array(try await context.shared.add(key, task.input["members"]?.arrayValue ?? [])))
+        case "srem":
+            return AgentOutput(.array(try await context.shared.remove(key, task.input["members"]?.arrayValue ?? [])))
+        case "members":
+            return AgentOutput(try context.shared.members(key).map(JSONValue.array) ?? .null)
         case "cas":
             var expected: JSONValue? = task.input["expected"]
             if expected == .null { expected = nil }
@@ -171,6 +177,28 @@ final class KernelReplicas: Sendable {
             if types.count == 3 { break }
         }
         #expect(types == ["memory.set", "memory.set", "memory.set"])
+        await nodes.stopAll()
+    }
+
+    /// Agents' sets in a replicated namespace are OR-sets: adds on two nodes both land, and a
+    /// remove takes only the adds its node had seen.
+    @Test func agentsSetsAreORSetsAcrossNodes() async throws {
+        let nodes = try KernelReplicas()
+        try await nodes.start("n1")
+        try await nodes.start("n2")
+        _ = try await nodes.run("n1", "sadd", ["key": "tags", "members": ["red"]])
+        _ = try await nodes.run("n2", "sadd", ["key": "tags", "members": ["blue"]])
+        let both = try await waitUntil(deadline: .seconds(20)) {
+            let one = try await nodes.run("n1", "members", ["key": "tags"])
+            let two = try await nodes.run("n2", "members", ["key": "tags"])
+            return one == ["blue", "red"] && two == ["blue", "red"]
+        }
+        #expect(both)
+        _ = try await nodes.run("n2", "srem", ["key": "tags", "members": ["red"]])
+        let removed = try await waitUntil(deadline: .seconds(20)) {
+            try await nodes.run("n1", "members", ["key": "tags"]) == ["blue"]
+        }
+        #expect(removed)
         await nodes.stopAll()
     }
 

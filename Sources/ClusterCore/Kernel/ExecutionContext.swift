@@ -108,4 +108,20 @@ public struct ProcessMemory: Sendable {
         touch()
         return try await bus.compareAndSet(namespace, key, expected: expected, new: new, ttl: ttl)
     }
+
+    /// Adds to the set under `key` (an OR-set in a replicated namespace); returns the members after.
+    @discardableResult
+    public func add(_ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
+        touch()
+        return try await bus.addMembers(namespace, key, elements)
+    }
+
+    /// Removes from the set under `key`; returns the members after.
+    @discardableResult
+    public func remove(_ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
+        try await bus.removeMembers(namespace, key, elements)
+    }
+
+    /// The members of the set under `key`; nil when there is no set.
+    public func members(_ key: String) throws -> [JSONValue]? { try bus.members(namespace, key) }
 }

@@ -308,7 +308,7 @@ public final class MemoryBus: Sendable {
 
     // MARK: - Helpers
 
-    private func didWrite(_ type: String, _ namespace: String, _ key: String) {
+    func didWrite(_ type: String, _ namespace: String, _ key: String) {
         writes.wrappingAdd(1, ordering: .relaxed)
         events.emit(type, source: "memory", data: ["namespace": .string(namespace), "key": .string(key)])
     }

@@ -83,6 +83,8 @@ public enum MemoryError: Error, Sendable, Hashable, CustomStringConvertible {
     case notFinite(key: String)
     /// A process asked for a namespace that is neither its own, `shared`, nor a common one.
     case namespaceClosed(String)
+    /// A set operation on a key that holds something else.
+    case notASet(key: String, holds: String)
 
     public var description: String {
         switch self {
@@ -93,6 +95,7 @@ public enum MemoryError: Error, Sendable, Hashable, CustomStringConvertible {
         case .closed: return "memory backend is closed"
         case .invalidTTL(let m): return "invalid memory TTL: \(m)"
         case .notFinite(let k): return "incrementing memory key '\(k)' would overflow to infinity"
+        case .notASet(let k, let holds): return "memory key '\(k)' holds a \(holds), not a set"
         case .namespaceClosed(let ns): return "memory namespace '\(ns)' is not open to processes: only a process's own namespace, 'shared' and the namespaces listed in memory.replicated are"
         }
     }

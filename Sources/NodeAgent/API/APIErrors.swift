@@ -64,6 +64,7 @@ enum APIErrors {
         case .closed: return HTTPError(status: 503, code: "shutting_down", message: message)
         case .invalidTTL: return HTTPError(status: 400, code: "invalid_argument", message: message, field: "ttlMs")
         case .namespaceClosed: return HTTPError(status: 403, code: "forbidden", message: message)
+        case .notASet: return HTTPError(status: 409, code: "wrong_type", message: message, field: "key")
         case .notFinite: return HTTPError(status: 400, code: "invalid_argument", message: message, field: "by")
         default: return HTTPError(status: 500, code: "internal", message: message)
         }

@@ -13,6 +13,12 @@ public enum ExecRequest: Sendable, Equatable {
     case memoryList(prefix: String, namespace: String?)
     /// Add `by` to a number (missing = 0); the reply is the new value.
     case memoryIncr(key: String, by: Double, namespace: String?)
+    /// Add members to a set (an OR-set in a replicated namespace); the reply is the members after.
+    case memorySAdd(key: String, members: [JSONValue], namespace: String?)
+    /// Remove members from a set; the reply is the members after.
+    case memorySRem(key: String, members: [JSONValue], namespace: String?)
+    /// A set's members; the reply is the array, or null when there is no set.
+    case memorySMembers(key: String, namespace: String?)
     /// Call a registered tool; the reply is its output.
     case toolCall(name: String, arguments: JSONValue)
     /// Publish to a channel; the reply is null.
@@ -22,7 +28,8 @@ public enum ExecRequest: Sendable, Equatable {
 
     /// The request type names, as they appear in the protocol's `type` field.
     public static let typeNames: Set<String> = [
-        "memory.get", "memory.set", "memory.delete", "memory.list", "memory.incr", "tool.call", "publish", "send",
+        "memory.get", "memory.set", "memory.delete", "memory.list", "memory.incr", "memory.sadd", "memory.srem",
+        "memory.smembers", "tool.call", "publish", "send",
     ]
 
     /// Parses a request message; the error names the missing or mistyped field.
@@ -50,6 +57,13 @@ public enum ExecRequest: Sendable, Equatable {
                 by = d
             }
             return .memoryIncr(key: try string(m, "key", type), by: by, namespace: try space())
+        case "memory.sadd", "memory.srem":
+            guard let raw = m["members"] else { throw .missingField("members", in: type) }
+            guard let members = raw.arrayValue else { throw .wrongType("members", expected: "array", in: type) }
+            let key = try string(m, "key", type)
+            return type == "memory.sadd" ? .memorySAdd(key: key, members: members, namespace: try space())
+                : .memorySRem(key: key, members: members, namespace: try space())
+        case "memory.smembers": return .memorySMembers(key: try string(m, "key", type), namespace: try space())
         case "tool.call": return .toolCall(name: try string(m, "name", type), arguments: m["arguments"] ?? .object([:]))
         case "publish": return .publish(channel: try string(m, "channel", type), payload: m["payload"] ?? .null)
         case "send": return .send(to: try string(m, "to", type), payload: m["payload"] ?? .null)

@@ -152,6 +152,9 @@ public final class ExecAgentSupervisor: ExecHost {
         case .memoryList(let prefix, let ns):
             return .array(try space(ns).list(prefix: prefix).map { .string($0.key) })
         case .memoryIncr(let key, let by, let ns): return .number(try await space(ns).increment(key, by: by))
+        case .memorySAdd(let key, let members, let ns): return .array(try await space(ns).add(key, members))
+        case .memorySRem(let key, let members, let ns): return .array(try await space(ns).remove(key, members))
+        case .memorySMembers(let key, let ns): return try space(ns).members(key).map(JSONValue.array) ?? .null
         case .toolCall(let name, let arguments): return try await context.callTool(name, arguments: arguments)
         case .publish(let channel, let payload):
             try await context.publish(channel, payload)

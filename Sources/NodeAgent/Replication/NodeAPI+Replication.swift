@@ -85,43 +85,18 @@ extension NodeAPI {
         } else {
             elements = [try body.required("member")]
         }
-        if let r = try replicated(req) {
-            return try await replicatedRoute {
-                let members = add ? try await r.add(ns, key, elements) : try await r.remove(ns, key, elements)
-                return .json(["key": .string(key), "members": .array(members)])
-            }
-        }
-        // Embedded: a JSON array, rewritten by compare-and-set until no other writer intervened.
-        while true {
-            let current = try kernel.memory.get(ns, key)
-            var members: [JSONValue]
-            switch current {
-            case nil: members = []
-            case .array(let a)?: members = a
-            case let other?:
-                throw HTTPError(status: 409, code: "wrong_type", message: "key '\(key)' holds a \(other.typeName), not a set", field: "key")
-            }
-            for e in elements {
-                if add, !members.contains(e) { members.append(e) }
-                if !add { members.removeAll { $0 == e } }
-            }
-            members.sort { $0.jsonString < $1.jsonString }
-            if try await kernel.memory.compareAndSet(ns, key, expected: current, new: .array(members)) {
-                return .json(["key": .string(key), "members": .array(members)])
-            }
+        // Replicated: the replica's OR-set. Embedded or local: a JSON array by compare-and-set.
+        return try await replicatedRoute {
+            let members = add ? try await kernel.memory.addMembers(ns, key, elements)
+                : try await kernel.memory.removeMembers(ns, key, elements)
+            return .json(["key": .string(key), "members": .array(members)])
         }
     }
 
     /// `GET /v1/memory/:ns/:key/members`: `{"key", "members"}`; 404 when there is no set.
     func setMembers(_ req: HTTPRequest) async throws -> HTTPResponse {
         let ns = try req.parameter("ns"), key = try req.parameter("key")
-        let members: [JSONValue]?
-        if let r = try replicated(req) {
-            members = try r.members(ns, key)
-        } else {
-            members = try kernel.memory.get(ns, key)?.arrayValue
-        }
-        guard let members else {
+        guard let members = try kernel.memory.members(ns, key) else {
             throw HTTPError(status: 404, code: "key_not_found", message: "no set '\(key)' in namespace '\(ns)'", field: "key")
         }
         return .json(["key": .string(key), "members": .array(members)])

@@ -38,4 +38,14 @@ struct ReplicatedNamespaces: ReplicatedNamespaceStore {
                        ttl: Duration?) async throws -> Bool {
         try await memory.compareAndSet(namespace, key, expected: expected, new: new, ttl: ttl)
     }
+
+    func add(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
+        try await memory.add(namespace, key, elements)
+    }
+
+    func remove(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
+        try await memory.remove(namespace, key, elements)
+    }
+
+    func members(_ namespace: String, _ key: String) throws -> [JSONValue]? { try memory.members(namespace, key) }
 }
