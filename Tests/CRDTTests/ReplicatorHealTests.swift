@@ -90,9 +90,7 @@ struct ReplicatorHealTests {
 
     @Test func tenThousandKeysConvergeInAFewRoundsAfterReAdmission() {
         var net = Net()
-        for id in ids { net.nodes[id] = TestReplicator(me: id, epoch: 1, settings: nodeSettings) }
-        for id in ids { net.peersChanged(id, Set(ids)) }
-        for _ in 0..<5 { net.tick() }
+        startAll(&net)
         let keys = 10_000
         // The partition outlasts failure detection: membership drops the far side.
         net.isolated = ["n3"]
@@ -101,10 +99,7 @@ struct ReplicatorHealTests {
         net.peersChanged("n2", ["n1", "n2"])
         net.peersChanged("n3", ["n3"])
         for i in 0..<keys {
-            let node: ReplicaID = i % 2 == 1 ? "n3" : (i % 4 == 0 ? "n1" : "n2")
-            net.nodes[node]?.update("shared/key-\(i)", empty: .register(LWWRegister("", timestamp: .zero(node)))) { v in
-                if case .register(var r) = v { r.set("value-\(i)-written-during-the-partition", wall: Int64(i), by: node); v = .register(r) }
-            }
+            writeDuringThePartition(&net, i)
             if i % 250 == 0 { net.tick() }
         }
         for _ in 0..<10 { net.tick() }
@@ -144,9 +139,7 @@ struct ReplicatorHealTests {
     @Test func aCutOffNodeThatKeepsItsPeersQueuesLittleAndConverges() {
         var net = Net()
         net.holdAcrossCut = true
-        for id in ids { net.nodes[id] = TestReplicator(me: id, epoch: 1, settings: nodeSettings) }
-        for id in ids { net.peersChanged(id, Set(ids)) }
-        for _ in 0..<5 { net.tick() }
+        startAll(&net)
         let keys = 4_000
         net.isolated = ["n3"]
         for _ in 0..<3 { net.tick() }
@@ -154,10 +147,7 @@ struct ReplicatorHealTests {
         net.peersChanged("n2", ["n1", "n2"])
         var written = 0
         for i in 0..<keys {
-            let node: ReplicaID = i % 2 == 1 ? "n3" : (i % 4 == 0 ? "n1" : "n2")
-            net.nodes[node]?.update("shared/key-\(i)", empty: .register(LWWRegister("", timestamp: .zero(node)))) { v in
-                if case .register(var r) = v { r.set("value-\(i)-written-during-the-partition", wall: Int64(i), by: node); v = .register(r) }
-            }
+            let node = writeDuringThePartition(&net, i)
             if node == "n3", let v = net.nodes[node]?.values["shared/key-\(i)"] {
                 written += ("shared/key-\(i)".utf8.count + ((try? CRDTCoding.encode(v))?.count ?? 0))
             }
@@ -183,5 +173,23 @@ struct ReplicatorHealTests {
         #expect(net.nodes["n1"]?.values.count == keys)
         #expect(ticks <= 10, "took \(ticks) ticks of 100 ms")
         #expect(net.rejections == 0)
+    }
+
+    /// Every node started, knowing every other, and a few quiet rounds.
+    private func startAll(_ net: inout Net) {
+        for id in ids { net.nodes[id] = TestReplicator(me: id, epoch: 1, settings: nodeSettings) }
+        for id in ids { net.peersChanged(id, Set(ids)) }
+        for _ in 0..<5 { net.tick() }
+    }
+
+    /// Key `i` written on its side of the partition (odd keys on n3, the rest on n1 or n2);
+    /// returns the writer.
+    @discardableResult
+    private func writeDuringThePartition(_ net: inout Net, _ i: Int) -> ReplicaID {
+        let node: ReplicaID = i % 2 == 1 ? "n3" : (i % 4 == 0 ? "n1" : "n2")
+        net.nodes[node]?.update("shared/key-\(i)", empty: .register(LWWRegister("", timestamp: .zero(node)))) { v in
+            if case .register(var r) = v { r.set("value-\(i)-written-during-the-partition", wall: Int64(i), by: node); v = .register(r) }
+        }
+        return node
     }
 }

@@ -117,24 +117,7 @@ struct APISystemTests {
     @Test func eventsStreamAsServerSentEvents() async throws {
         try await withNode(try nodeConfig(dir: makeNodeTempDir())) { node in
             let port = node.port
-            let finished = TestFlag()
-            let reader = Task { () throws -> String in
-                defer { finished.set() }
-                return try await offPool {
-                    let conn = try RawHTTPConnection(port: port)
-                    defer { conn.closeNow() }
-                    try conn.send(Data("GET /v1/events?type=process.* HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
-                    var text = ""
-                    let deadline = Date().addingTimeInterval(15)
-                    while Date() < deadline {
-                        let chunk = try conn.receive()
-                        if chunk.isEmpty { break }
-                        text += String(decoding: chunk, as: UTF8.self)
-                        if text.contains("event: process.started") { break }
-                    }
-                    return text
-                }
-            }
+            let (reader, finished) = readEvents(port: port, path: "/v1/events?type=process.*", until: "event: process.started")
             // The stream subscribes some time after the request is sent: spawn until it reports one.
             _ = try await waitUntil(.seconds(15)) {
                 _ = try await call(node, "POST", "/v1/processes", json: ["agent": "greeter", "input": 1])
@@ -154,24 +137,7 @@ struct APISystemTests {
             let other = try await call(node, "POST", "/v1/processes", json: ["agent": "greeter"])
             let otherID = try #require(other.value["processes"]?[0]?["id"]?.stringValue)
             let port = node.port
-            let finished = TestFlag()
-            let reader = Task { () throws -> String in
-                defer { finished.set() }
-                return try await offPool {
-                    let conn = try RawHTTPConnection(port: port)
-                    defer { conn.closeNow() }
-                    try conn.send(Data("GET /v1/events?process=\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
-                    var text = ""
-                    let deadline = Date().addingTimeInterval(15)
-                    while Date() < deadline {
-                        let chunk = try conn.receive()
-                        if chunk.isEmpty { break }
-                        text += String(decoding: chunk, as: UTF8.self)
-                        if text.contains("event: execution.completed") { break }
-                    }
-                    return text
-                }
-            }
+            let (reader, finished) = readEvents(port: port, path: "/v1/events?process=\(id)", until: "event: execution.completed")
             _ = try await waitUntil(.seconds(15)) {
                 _ = try await call(node, "POST", "/v1/processes/\(otherID)/execute", json: ["input": 1])
                 _ = try await call(node, "POST", "/v1/processes/\(id)/execute", json: ["input": 2])
@@ -183,4 +149,28 @@ struct APISystemTests {
             #expect(!text.contains(otherID))
         }
     }
+}
+
+/// Reads an SSE stream on a raw connection (off the cooperative pool) until `marker` shows up or
+/// 15 s pass; the flag is set once the reader is done.
+func readEvents(port: UInt16, path: String, until marker: String) -> (Task<String, any Error>, TestFlag) {
+    let finished = TestFlag()
+    let reader = Task { () throws -> String in
+        defer { finished.set() }
+        return try await offPool {
+            let conn = try RawHTTPConnection(port: port)
+            defer { conn.closeNow() }
+            try conn.send(Data("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+            var text = ""
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline {
+                let chunk = try conn.receive()
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+                if text.contains(marker) { break }
+            }
+            return text
+        }
+    }
+    return (reader, finished)
 }
