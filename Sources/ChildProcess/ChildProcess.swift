@@ -148,9 +148,6 @@ public final class ChildProcess: Sendable {
         }
     }
 
-    /// Whether the stdin pipe is still open on our side.
-    public var stdinIsOpen: Bool { stdinFD.withLock { $0 >= 0 } }
-
     deinit {
         _ = core.signal(SIGKILL)
         closeStdin()

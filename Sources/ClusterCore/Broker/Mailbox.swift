@@ -270,30 +270,6 @@ public final class Mailbox: Sendable {
         if let mixed { q.merge(mixed) }
     }
 
-    /// Moves up to `limit` live messages, in delivery order, to the end of `batch` under one lock.
-    /// Expired ones met on the way go to `expired` when `now` is given, else to `onExpired` (after the
-    /// lock is released). Returns how many were taken.
-    @discardableResult
-    public func take(upTo limit: Int, into batch: inout [BrokerMessage], now: Date? = nil,
-                     expired: inout [BrokerMessage]) -> Int {
-        let start = expired.count
-        let n = queue.withLock { q -> Int in
-            var clock = now
-            var n = 0
-            while n < limit, let m = popLive(&q, clock: &clock, expired: &expired) {
-                batch.append(m)
-                n += 1
-            }
-            if n < limit { releaseLargeStorage(&q) }
-            return n
-        }
-        if now == nil, let onExpired, expired.count > start {
-            for e in expired[start...] { onExpired(e) }
-            expired.removeSubrange(start...)
-        }
-        return n
-    }
-
     // MARK: Inspection
 
     /// Messages held, including any not yet found expired.

@@ -28,10 +28,18 @@ extension MemoryBus {
             didWrite("memory.set", namespace, key)
             return members
         }
+        return try await Self.rewriteArray(key, elements, add: add, read: { try self.get(namespace, key) },
+                                           swap: { try await self.compareAndSet(namespace, key, expected: $0, new: $1) })
+    }
+
+    /// The set under `key` as a JSON array: read, change, compare-and-set, until no other writer
+    /// came in between.
+    static func rewriteArray(_ key: String, _ elements: [JSONValue], add: Bool, read: () throws -> JSONValue?,
+                             swap: (JSONValue?, JSONValue) async throws -> Bool) async throws -> [JSONValue] {
         while true {
-            let current = try get(namespace, key)
-            let members = try Self.applying(elements, add: add, to: current, key: key)
-            if try await compareAndSet(namespace, key, expected: current, new: .array(members)) { return members }
+            let current = try read()
+            let members = try applying(elements, add: add, to: current, key: key)
+            if try await swap(current, .array(members)) { return members }
         }
     }
 
@@ -66,10 +74,7 @@ extension ReplicatedNamespaceStore {
     }
 
     private func arrayMembers(_ namespace: String, _ key: String, _ elements: [JSONValue], add: Bool) async throws -> [JSONValue] {
-        while true {
-            let current = try entry(namespace, key)?.value
-            let members = try MemoryBus.applying(elements, add: add, to: current, key: key)
-            if try await compareAndSet(namespace, key, expected: current, new: .array(members), ttl: nil) { return members }
-        }
+        try await MemoryBus.rewriteArray(key, elements, add: add, read: { try entry(namespace, key)?.value },
+                                         swap: { try await compareAndSet(namespace, key, expected: $0, new: $1, ttl: nil) })
     }
 }

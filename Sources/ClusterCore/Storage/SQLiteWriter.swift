@@ -190,7 +190,13 @@ final class SQLiteWriter: Sendable {
                     closed = taken.closed
                     runTaken()
                     if taken.enough { break }
-                    if failed || wake.wait(timeout: deadline) == .timedOut {
+                    // A failed body dooms this batch to a replay: leave what is still queued to the
+                    // next, optimistic batch rather than pull it into the replay.
+                    if failed {
+                        disarm()
+                        break
+                    }
+                    if wake.wait(timeout: deadline) == .timedOut {
                         disarm()
                         closed = take(into: &batch, want: 0).closed
                         runTaken()

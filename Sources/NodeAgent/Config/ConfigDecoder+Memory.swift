@@ -6,7 +6,7 @@ extension ConfigDecoder {
     /// collide), does not start with `__` (reserved), fits `MemoryBus.maxKeyBytes`, and appears
     /// once. `shared` is accepted and changes nothing: it is always replicated.
     func decodeReplicated(_ m: ConfigFieldReader) -> [String] {
-        guard let e = m.entries.first(where: { $0.key == "replicated" }), m.entry("replicated") != nil else { return [] }
+        guard let e = m.entry("replicated") else { return [] }
         guard let items = e.value.sequence else {
             m.fail(e, "expected a list of namespace names, got \(e.value.kindDescription)", hint: "e.g. replicated: [team, plans]")
             return []

@@ -29,8 +29,10 @@ public final class HTTPServer: Sendable {
         var retainedCore: Unmanaged<ServerCore>?
     }
 
-    /// Creates a stopped server. `immediate` (for example `Router.handleImmediately`) answers cheap
-    /// synchronous requests without a Task hop; everything else goes to `handler`.
+    /// Creates a stopped server. `immediate` answers cheap synchronous requests without a Task hop
+    /// (nil: not one of them); everything else goes to `handler`. `Router.handleImmediately` also
+    /// answers 404/405 there, so it suits a server whose handler is the router alone — the node
+    /// passes its own probe handler, keeping its phase check and status counts.
     public init(options: HTTPServerOptions = HTTPServerOptions(), immediate: ImmediateHandler? = nil,
                 handler: @escaping Handler) {
         self.core = ServerCore(options: options, immediate: immediate, handler: handler)

@@ -38,13 +38,9 @@ extension Node {
             guard !records.isEmpty else { continue }
             var moved = 0
             for record in records {
-                if try memory.entry(namespace, record.key) == nil {
-                    var ttl: Duration?
-                    if let expiresAt = record.entry.expiresAt {
-                        let left = expiresAt.timeIntervalSince(now)
-                        guard left > 0 else { continue }
-                        ttl = .milliseconds(max(1, Int64(left * 1000)))
-                    }
+                let left = record.entry.expiresAt.map { $0.timeIntervalSince(now) }
+                if left.map({ $0 > 0 }) ?? true, try memory.entry(namespace, record.key) == nil {
+                    let ttl = left.map { Duration.milliseconds(max(1, Int64($0 * 1000))) }
                     if ttl == nil, case .number(let n) = record.entry.value, n == n.rounded(), abs(n) < 9e15 {
                         // A local counter stays one: `increment` keeps working, and a later `set`
                         // still takes the key over (a plain value wins against a counter).

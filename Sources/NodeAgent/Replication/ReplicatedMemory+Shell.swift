@@ -189,7 +189,10 @@ extension ReplicatedMemory {
             guard let bytes = replicator.encoding(of: key) else { continue }
             rows.append((key, bytes))
         }
-        do { try await store.save(rows) } catch {
+        do {
+            try await store.save(rows)
+            state.withLock { s in for (key, bytes) in rows { s.setSize(key, bytes?.count) } }
+        } catch {
             counters.persistFailures &+= 1
             dirty.formUnion(keys)
             log("replicated memory: cannot persist \(keys.count) received keys (retrying): \(error)")

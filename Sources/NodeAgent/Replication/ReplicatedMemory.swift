@@ -79,7 +79,7 @@ public actor ReplicatedMemory {
             throw ReplicatedMemoryError.invalidNamespace(ns)
         }
         let store = try await ReplicationStore(database: database)
-        let (initial, damaged) = try store.load()
+        let (initial, damaged, sizes) = try store.load()
         for (key, why) in damaged.sorted(by: { $0.key < $1.key }) {
             log("replicated memory: persisted key '\(key)' does not decode (\(why)); it will be fetched from peers")
         }
@@ -97,10 +97,7 @@ public actor ReplicatedMemory {
             for case .string(let id) in pruned.elements { replicator.pruneRemoved(ReplicaID(id)) }
         }
         self.departed = RemovedMemberTracker(downSince: try await Self.loadDeparted(store.database))
-        let sizes = try store.database.read { conn in
-            try conn.query("SELECT key, length(state) FROM replicated_memory") { s in (s.text(0), Int(s.int64(1))) }
-        }
-        self.state = ReplicaState(replicator: replicator, sizes: Dictionary(sizes, uniquingKeysWith: { a, _ in a }))
+        self.state = ReplicaState(replicator: replicator, sizes: sizes)
     }
 
     /// Whether `namespace` is replicated (the shared one and those declared `replicated`).

@@ -23,18 +23,20 @@ struct ReplicationStore: Sendable {
 
     /// Every persisted key's state. A row that does not decode is skipped and reported by key, so
     /// one damaged row cannot stop a node from starting (anti-entropy fetches the key again).
-    func load() throws -> (values: [String: ReplicatedValue<JSONValue>], damaged: [String: String]) {
+    func load() throws -> (values: [String: ReplicatedValue<JSONValue>], damaged: [String: String], sizes: [String: Int]) {
         let rows = try database.read { conn in
             try conn.query("SELECT key, state FROM replicated_memory") { s in (s.text(0), Data(s.blob(1))) }
         }
         var values: [String: ReplicatedValue<JSONValue>] = [:]
         var damaged: [String: String] = [:]
+        var sizes: [String: Int] = [:]
         for (key, bytes) in rows {
+            sizes[key] = bytes.count
             do { values[key] = try CRDTCoding.decode(ReplicatedValue<JSONValue>.self, from: bytes) } catch {
                 damaged[key] = "\(error)"
             }
         }
-        return (values, damaged)
+        return (values, damaged, sizes)
     }
 
     /// Writes (or, for nil, deletes) the rows in one transaction; returns once committed.
