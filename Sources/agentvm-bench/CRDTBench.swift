@@ -1,3 +1,4 @@
+import ClusterCore
 import CRDT
 import Foundation
 
@@ -14,6 +15,34 @@ enum CRDTBench {
         print("delta_bytes_1pct \(delta)")
         print("full_bytes \(full)")
         print("bytes_per_key \(full / keys)")
+        let (decodeRate, messageBytes) = stateDecode()
+        print("state_decode_entries_per_s \(decodeRate)")
+        print("state_decode_message_bytes \(messageBytes)")
+    }
+
+    /// Entries per second decoding a state message of 5,000 memory keys as a heal brings them
+    /// (each key a one-entry `LWWMap<JSONValue>` holding a number, as `memory set` writes it), and
+    /// the message's size. The best of a few runs; -1 if the message does not decode.
+    static func stateDecode(entries: Int = 5_000, runs: Int = 5) -> (Int, Int) {
+        typealias Value = ReplicatedValue<JSONValue>
+        var values: [String: Value] = [:]
+        for i in 0..<entries {
+            var m = LWWMap<JSONValue>()
+            m.set("", .number(Double(i)), expiresAt: nil, wall: 1_700_000_000_000 + Int64(i), by: ReplicaID("node-\(i % 3)"))
+            m.resetDelta()
+            values["shared/k\(i % 2)-\(i)"] = .map(m)
+        }
+        guard let bytes = try? ReplicationMessage<Value>(.state(covers: nil, entries: values)).encoded() else { return (-1, 0) }
+        var best = Duration.seconds(1_000)
+        for _ in 0..<runs {
+            let clock = ContinuousClock()
+            var ok = false
+            let elapsed = clock.measure { ok = (try? ReplicationMessage<Value>.decode(bytes, limit: .max)) != nil }
+            guard ok else { return (-1, bytes.count) }
+            best = min(best, elapsed)
+        }
+        let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+        return (seconds > 0 ? Int(Double(entries) / seconds) : 0, bytes.count)
     }
 
     /// Best of a few runs merging `source`, as a peer's replica receives it, into a private copy of
