@@ -69,6 +69,7 @@ enum MemoryBench {
         print("sqlite_durable_batch_cycle_us_16 \(String(format: "%.1f", cycle))")
         for (name, us) in phases { print("sqlite_durable_batch_\(name)_us_16 \(String(format: "%.1f", us))") }
         print("sqlite_durable_batch_turnaround_us_16 \(String(format: "%.1f", cycle - phases.reduce(0) { $0 + $1.1 }))")
+        print("sqlite_durable_checkpoints_16 background=\(stats.backgroundCheckpoints) writer=\(stats.writerCheckpoints) failed=\(stats.failedCheckpoints)")
     }
 
     /// Operations and seconds summed over the windows of one figure.

@@ -149,12 +149,26 @@ public final class SQLiteBackend: MemoryBackend {
     private func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         do {
             return try await database.write(body)
-        } catch let e as MemoryError {
-            throw e
-        } catch let e as SQLiteError where e.code == -1 && e.message == "database is closed" {
-            throw MemoryError.closed
-        } catch let e as SQLiteError {
-            throw MemoryError.backend("\(database.path): \(e)")
+        } catch {
+            throw memoryError(error)
+        }
+    }
+
+    private func write(_ body: @escaping @Sendable (SQLiteConnection) throws -> Void) async throws {
+        do {
+            try await database.write(body)
+        } catch {
+            throw memoryError(error)
+        }
+    }
+
+    /// A body's own `MemoryError` as it is; a SQLite failure as a backend error naming the file.
+    private func memoryError(_ error: any Error) -> any Error {
+        switch error {
+        case let e as MemoryError: return e
+        case let e as SQLiteError where e.code == -1 && e.message == "database is closed": return MemoryError.closed
+        case let e as SQLiteError: return MemoryError.backend("\(database.path): \(e)")
+        default: return error
         }
     }
 

@@ -11,6 +11,10 @@ public final class SQLiteConnection {
     /// The database file.
     public let path: String
     private var cache: [String: SQLiteStatement] = [:]
+    /// The statements used last, most recent first. Bodies pass the same constant SQL strings, which
+    /// compare equal by identity at once, so a hot statement is found without hashing its text.
+    private var recent: [SQLiteStatement] = []
+    private static let recentLimit = 4
     private var isOpen = true
     /// Statements kept prepared before the cache is emptied; bodies use a handful of fixed SQL texts.
     static let cacheLimit = 128
@@ -39,19 +43,36 @@ public final class SQLiteConnection {
     func close() {
         guard isOpen else { return }
         isOpen = false
+        recent.removeAll()
         cache.removeAll()
         sqlite3_close_v2(handle)
     }
 
     /// A prepared statement for `sql`, from the cache when possible, reset and with no bindings.
     public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
-        if let s = cache[sql] {
+        if let i = recent.firstIndex(where: { $0.sql == sql }) {
+            let s = recent[i]
+            if i > 0 {
+                recent.remove(at: i)
+                recent.insert(s, at: 0)
+            }
             s.reset()
             return s
         }
-        let s = try SQLiteStatement(db: handle, sql: sql)
-        if cache.count >= Self.cacheLimit { cache.removeAll() }
-        cache[sql] = s
+        let s: SQLiteStatement
+        if let cached = cache[sql] {
+            s = cached
+            s.reset()
+        } else {
+            s = try SQLiteStatement(db: handle, sql: sql)
+            if cache.count >= Self.cacheLimit {
+                cache.removeAll()
+                recent.removeAll()
+            }
+            cache[sql] = s
+        }
+        if recent.count >= Self.recentLimit { recent.removeLast() }
+        recent.insert(s, at: 0)
         return s
     }
 

@@ -3,13 +3,16 @@ import Foundation
 import Synchronization
 
 /// A SQLite database file used durably and concurrently: WAL journal, `synchronous=FULL`, one
-/// group-commit writer thread and one reader connection.
+/// group-commit writer thread, a background checkpointer and one reader connection.
 ///
 /// Durability: `write` and `writeBlocking` return only after the transaction holding the body's
 /// work has committed, and with WAL + `synchronous=FULL` a committed transaction has been fsynced,
 /// so it survives SIGKILL and power loss. Group commit: bodies queued while the writer is busy run
 /// together in one transaction and share one fsync. A body that throws fails alone: the batch is
 /// then rolled back and replayed with a SAVEPOINT per body, so the others still commit.
+///
+/// Checkpoints (copying the WAL into the database file) run on a background thread with its own
+/// connection rather than inside a batch's COMMIT (`SQLiteCheckpointer`).
 ///
 /// Reads go through `read`, serialized on a separate connection; they see every committed write
 /// (a write call that has returned is visible to every later read).
@@ -30,7 +33,7 @@ public final class SQLiteDatabase: Sendable {
         guard mode?.lowercased() == "wal" else {
             throw SQLiteError(code: -1, message: "could not switch to WAL (journal_mode is \(mode ?? "unknown"))", context: path)
         }
-        try w.executeScript("PRAGMA synchronous=FULL")
+        try w.executeScript("PRAGMA synchronous=FULL; PRAGMA cache_size=-\(Self.pageCacheKiB)")
         if !schema.isEmpty {
             try w.executeScript("BEGIN IMMEDIATE")
             do {
@@ -42,11 +45,18 @@ public final class SQLiteDatabase: Sendable {
             }
         }
         self.reader = try SQLiteConnection(path: path, busyTimeout: busyTimeout)
-        self.writer = SQLiteWriter(connection: w, maxBatch: maxBatch)
+        try reader.executeScript("PRAGMA cache_size=-\(Self.pageCacheKiB)")
+        let checkpointer = try SQLiteCheckpointer(writer: w, busyTimeout: busyTimeout)
+        self.writer = SQLiteWriter(connection: w, maxBatch: maxBatch, checkpointer: checkpointer)
         writer.start()
     }
 
     deinit { writer.shutdown(wait: false) }
+
+    /// Page cache per connection, in KiB (SQLite's default is 2,000). A batch of writes to scattered
+    /// keys touches a page per key; with the default cache those pages are read back through the
+    /// kernel on every batch once the table outgrows it, on the writer's critical path.
+    static let pageCacheKiB = 32 * 1024
 
     /// Runs `body` in the next group-commit transaction on the writer thread; returns its result
     /// once that transaction has committed (durable). If `body` throws, its changes are rolled back
@@ -60,6 +70,17 @@ public final class SQLiteDatabase: Sendable {
             // The writer completes every request it accepted exactly once.
             do {
                 try writer.submit(AsyncWriteRequest(body: body, continuation: c))
+            } catch {
+                c.resume(throwing: error)
+            }
+        }
+    }
+
+    /// `write` for a body that returns nothing: the same guarantees, a little less work per write.
+    public func write(_ body: @escaping @Sendable (SQLiteConnection) throws -> Void) async throws {
+        try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
+            do {
+                try writer.submit(AsyncVoidWriteRequest(body: body, continuation: c))
             } catch {
                 c.resume(throwing: error)
             }
@@ -123,4 +144,11 @@ public struct SQLiteWriteStats: Sendable, Hashable {
     public var commitNanoseconds: UInt64
     /// Resuming the callers.
     public var completeNanoseconds: UInt64
+    /// Checkpoints run by the background checkpointer.
+    public var backgroundCheckpoints: UInt64
+    /// Checkpoints run by the writer between batches: the remainder of a background one, or all of
+    /// it when the WAL outgrew the checkpointer.
+    public var writerCheckpoints: UInt64
+    /// Checkpoints that failed (retried by the next one; recovery never depends on them).
+    public var failedCheckpoints: UInt64
 }

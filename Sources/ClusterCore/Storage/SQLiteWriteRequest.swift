@@ -41,6 +41,22 @@ final class AsyncWriteRequest<T: Sendable>: SQLiteWriteRequest, @unchecked Senda
     func fail(_ error: any Error) { continuation.resume(throwing: error) }
 }
 
+/// `AsyncWriteRequest` for the common body that returns nothing (most writes). Not generic, so the
+/// writer thread runs and resumes it without looking up generic metadata per write.
+final class AsyncVoidWriteRequest: SQLiteWriteRequest, @unchecked Sendable {
+    private let body: @Sendable (SQLiteConnection) throws -> Void
+    private let continuation: UnsafeContinuation<Void, any Error>
+
+    init(body: @escaping @Sendable (SQLiteConnection) throws -> Void, continuation: UnsafeContinuation<Void, any Error>) {
+        self.body = body
+        self.continuation = continuation
+    }
+
+    func run(_ connection: SQLiteConnection) throws { try body(connection) }
+    func succeed() { continuation.resume() }
+    func fail(_ error: any Error) { continuation.resume(throwing: error) }
+}
+
 /// A write whose caller blocks its thread until the commit.
 final class BlockingWriteRequest<T: Sendable>: SQLiteWriteRequest, @unchecked Sendable {
     private let body: @Sendable (SQLiteConnection) throws -> T

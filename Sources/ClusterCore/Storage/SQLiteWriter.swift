@@ -28,14 +28,17 @@ final class SQLiteWriter: Sendable {
     private let maxBatch: Int
     private let path: String
     private let counters = Counters()
+    private let checkpointer: SQLiteCheckpointer
 
-    init(connection: SQLiteConnection, maxBatch: Int) {
+    init(connection: SQLiteConnection, maxBatch: Int, checkpointer: SQLiteCheckpointer) {
         self.connection = connection
         self.path = connection.path
         self.maxBatch = max(1, maxBatch)
+        self.checkpointer = checkpointer
     }
 
     func start() {
+        checkpointer.start()
         let thread = Thread { [self] in self.loop() }
         thread.name = Self.threadMarker
         thread.start()
@@ -75,7 +78,13 @@ final class SQLiteWriter: Sendable {
     /// Writes queued and not yet taken by the writer thread.
     var queuedCount: Int { state.withLock { $0.pending.count } }
 
-    var stats: SQLiteWriteStats { counters.snapshot() }
+    var stats: SQLiteWriteStats {
+        var s = counters.snapshot()
+        s.backgroundCheckpoints = checkpointer.background.load(ordering: .relaxed)
+        s.writerCheckpoints = checkpointer.onWriter.load(ordering: .relaxed)
+        s.failedCheckpoints = checkpointer.failures.load(ordering: .relaxed)
+        return s
+    }
 
     /// Moves pending requests into `batch`, up to `maxBatch`. If `batch` then holds fewer than
     /// `want`, arms the wake-up and returns false; true when there is nothing to wait for (enough
@@ -130,10 +139,14 @@ final class SQLiteWriter: Sendable {
                             execute: executing, commit: completeStart - commitStart)
             completeAll(batch, &outcomes)
             counters.recordComplete(DispatchTime.now().uptimeNanoseconds - completeStart)
+            // After the callers are resumed, so whatever checkpoint work falls to this thread
+            // overlaps with them preparing their next writes.
+            checkpointer.afterCommit(writer: connection)
             expected = batch.count
             if closed && queuedCount == 0 { break }
         }
         batch.removeAll()
+        checkpointer.shutdown()
         connection.close()
         finished.signal()
     }
@@ -272,7 +285,7 @@ final class SQLiteWriter: Sendable {
                 continue  // the rest of the batch gets a fresh transaction
             }
             commitStart = DispatchTime.now().uptimeNanoseconds
-            do {
+                do {
                 try connection.execute("COMMIT")
                 counters.transactions.wrappingAdd(1, ordering: .relaxed)
             } catch {
@@ -321,6 +334,7 @@ private final class Counters: Sendable {
             largestBatch: largest.load(ordering: .relaxed), batches: batches.load(ordering: .relaxed),
             replays: replays.load(ordering: .relaxed),
             gatherNanoseconds: gather.load(ordering: .relaxed), executeNanoseconds: execute.load(ordering: .relaxed),
-            commitNanoseconds: commit.load(ordering: .relaxed), completeNanoseconds: complete.load(ordering: .relaxed))
+            commitNanoseconds: commit.load(ordering: .relaxed), completeNanoseconds: complete.load(ordering: .relaxed),
+            backgroundCheckpoints: 0, writerCheckpoints: 0, failedCheckpoints: 0)
     }
 }
