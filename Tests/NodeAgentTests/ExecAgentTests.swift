@@ -193,3 +193,28 @@ import Testing
         }
     }
 }
+
+@Suite struct ExecAgentDescriptorTests {
+    /// Descriptors of this test process that are pipes.
+    private static func openPipes() -> Int {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) ?? "").hasPrefix("pipe:") }.count
+    }
+
+    @Test func anExitedProgramsPipesAreClosedWhileItsProcessObjectLives() async throws {
+        let host = RecordingExecHost()
+        let program = #"read line; echo '{"type":"ready"}'; read line; exit 0"#
+        let before = Self.openPipes()
+        var agents: [ExecAgentProcess] = []
+        for i in 0..<10 {
+            let agent = ExecAgentProcess(processID: "fd\(i)", agent: "short",
+                                         configuration: ExecConfiguration(argv: ["/bin/sh", "-c", program]), host: host)
+            try await agent.start()
+            #expect(await agent.terminate()?.isSuccess == true)
+            agents.append(agent)  // kept, as the node keeps exited processes listed
+        }
+        // Each program had three pipes; they close once its readers saw EOF (a few ms after the exit).
+        #expect(await eventually { Self.openPipes() <= before + 3 }, "pipes still open: \(Self.openPipes() - before) more than before")
+        #expect(agents.allSatisfy { $0.exitStatus != nil })
+    }
+}

@@ -404,7 +404,7 @@ public final class ExecAgentProcess: Sendable {
     }
 
     private func finish(_ status: ExecExit.Status) {
-        let (exit, pending, ready) = state.withLock { s -> (ExecExit, [CheckedContinuation<ExecResult, any Error>], CheckedContinuation<Void, any Error>?) in
+        let (exit, pending, ready, child) = state.withLock { s -> (ExecExit, [CheckedContinuation<ExecResult, any Error>], CheckedContinuation<Void, any Error>?, ChildProcess?) in
             let exit = ExecExit(status: status, requested: s.shutdownRequested)
             s.exit = exit
             s.phase = .exited
@@ -412,9 +412,13 @@ public final class ExecAgentProcess: Sendable {
             s.pending = [:]
             let ready = s.ready
             s.ready = nil
-            return (exit, pending, ready)
+            // The exited program's pipes close once its readers are done with them, not when this
+            // object goes (an exited process may stay listed for a long time).
+            let child = s.child
+            s.child = nil
+            return (exit, pending, ready, child)
         }
-        closeStdin()
+        if let child { writeQueue.async { child.closeStdin() } }
         // Report first, so a caller whose task fails already finds the exit with the host.
         host.log(ExecLogEntry(level: exit.requested || exit.isSuccess ? "info" : "error",
                               message: "program \(exit)", source: .node), from: processID)
