@@ -67,6 +67,13 @@ struct APISystemTests {
             #expect(metrics.text.contains("agentvm_executions_total 2"))
             #expect(metrics.text.contains("agentvm_http_requests_total{code=\"201\"} 1"))
             #expect(metrics.text.contains("# TYPE agentvm_agents gauge"))
+            // The spawns went through the journal's group commit; each metric's samples are together.
+            let lines = metrics.text.split(separator: "\n")
+            let journalWrites = lines.first { $0.hasPrefix("agentvm_sqlite_writes_total{db=\"node\"} ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+            #expect((journalWrites ?? 0) > 0, "\(metrics.text)")
+            #expect(lines.filter { $0 == "# TYPE agentvm_sqlite_checkpoints_total counter" }.count == 1)
+            #expect(metrics.text.contains("agentvm_sqlite_checkpoints_total{db=\"node\",by=\"background\"} "))
         }
     }
 

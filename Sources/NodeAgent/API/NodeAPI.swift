@@ -159,6 +159,7 @@ struct NodeAPI: Sendable {
         p.add("agentvm_events_dropped_total", .counter, help: "Events dropped by slow listeners.", value: Double(s.droppedEvents))
         p.add("agentvm_exec_programs", .gauge, help: "Exec agent programs running.", value: Double(node.execAgents.runningCount))
         p.add("agentvm_node_ready", .gauge, help: "1 when the node is ready.", value: node.isReady ? 1 : 0)
+        addDatabaseMetrics(to: &p)
         node.cluster?.addMetrics(to: &p) // [cluster] membership, gossip and connection figures
         node.replicatedMemory?.addMetrics(to: &p) // [replicated-namespaces] agentvm_replication_*
         for (code, count) in node.metrics.byStatus.sorted(by: { $0.key < $1.key }) {
@@ -166,6 +167,33 @@ struct NodeAPI: Sendable {
                   value: Double(count), labels: [("code", String(code))])
         }
         return p.text
+    }
+
+    /// Group commit and checkpoints of each SQLite file, labelled `db="node"` or `db="memory"`:
+    /// writes per transaction tells how well concurrent writers share fsyncs.
+    private func addDatabaseMetrics(to p: inout PrometheusText) {
+        var databases = [("node", node.store.database.writeStats)]
+        if let memory = node.memoryBackend { databases.append(("memory", memory.database.writeStats)) }
+        // The exposition format wants each metric's samples together: metric by metric, then database.
+        let counters: [(String, String, (SQLiteWriteStats) -> UInt64)] = [
+            ("agentvm_sqlite_writes_total", "Writes taken by the group-commit writer.", { $0.writes }),
+            ("agentvm_sqlite_transactions_total", "Transactions committed (one fsync each).", { $0.transactions }),
+            ("agentvm_sqlite_replays_total", "Batches replayed with a savepoint per write after one failed.", { $0.replays }),
+            ("agentvm_sqlite_checkpoint_failures_total", "WAL checkpoints that failed (the next one retries).", { $0.failedCheckpoints }),
+        ]
+        for (name, help, value) in counters {
+            for (db, stats) in databases { p.add(name, .counter, help: help, value: Double(value(stats)), labels: [("db", db)]) }
+        }
+        for (db, stats) in databases {
+            p.add("agentvm_sqlite_largest_batch", .gauge, help: "Most writes committed together.",
+                  value: Double(stats.largestBatch), labels: [("db", db)])
+        }
+        for (db, stats) in databases {
+            for (by, n) in [("background", stats.backgroundCheckpoints), ("writer", stats.writerCheckpoints)] {
+                p.add("agentvm_sqlite_checkpoints_total", .counter, help: "WAL checkpoints, by who ran them.",
+                      value: Double(n), labels: [("db", db), ("by", by)])
+            }
+        }
     }
 
     /// `?type=` filters by event type (as `EventFilter`), `?process=` by source or `data.process`.
