@@ -45,7 +45,7 @@ public final class SQLiteDatabase: Sendable {
             }
         }
         self.reader = try SQLiteConnection(path: path, busyTimeout: busyTimeout)
-        try reader.executeScript("PRAGMA cache_size=-\(Self.pageCacheKiB)")
+        try reader.executeScript("PRAGMA cache_size=-\(Self.readerPageCacheKiB)")
         let checkpointer = try SQLiteCheckpointer(writer: w, busyTimeout: busyTimeout)
         self.writer = SQLiteWriter(connection: w, maxBatch: maxBatch, checkpointer: checkpointer)
         writer.start()
@@ -53,10 +53,13 @@ public final class SQLiteDatabase: Sendable {
 
     deinit { writer.shutdown(wait: false) }
 
-    /// Page cache per connection, in KiB (SQLite's default is 2,000). A batch of writes to scattered
+    /// The writer's page cache, in KiB (SQLite's default is 2,000). A batch of writes to scattered
     /// keys touches a page per key; with the default cache those pages are read back through the
-    /// kernel on every batch once the table outgrows it, on the writer's critical path.
+    /// kernel on every batch once the table outgrows it, on the writer's critical path. Memory is
+    /// taken only as pages are used.
     static let pageCacheKiB = 32 * 1024
+    /// The reader's page cache, in KiB: reads are point lookups and short prefix scans.
+    static let readerPageCacheKiB = 8 * 1024
 
     /// Runs `body` in the next group-commit transaction on the writer thread; returns its result
     /// once that transaction has committed (durable). If `body` throws, its changes are rolled back
