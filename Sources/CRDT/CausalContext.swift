@@ -78,6 +78,24 @@ public struct CausalContext: Sendable, Hashable, Codable {
     }
 }
 
+extension CausalContext: JSONReadable {
+    public static func read(from reader: inout JSONReader) throws -> CausalContext {
+        var vv = VersionVector()
+        var dots: [Dot] = []
+        try reader.readFields(["vv", "cloud"]) { r, k in
+            if k == 0 {
+                vv = try VersionVector.read(from: &r)
+            } else {
+                try r.readArray { r, _ in dots.append(try Dot.read(from: &r)) }
+            }
+        }
+        var context = CausalContext()
+        context.compact = vv
+        for dot in dots.sorted() { context.insert(dot) }
+        return context
+    }
+}
+
 /// A read-only view of a causal context for the duration of one merge: with few replicas (the
 /// usual case) the version vector is scanned linearly, which is cheaper than hashing the id.
 @usableFromInline

@@ -62,5 +62,8 @@ public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
     }
 
     public init(from decoder: Decoder) throws { dots = try DeltaDotStore(from: decoder) }
+    public static func read(from reader: inout JSONReader) throws -> ORMap {
+        ORMap(dots: try .read(from: &reader))
+    }
     public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
 }

@@ -3,8 +3,9 @@ import Foundation
 /// A state-based replicated data type (CvRDT): replicas converge by merging whole states.
 ///
 /// `merge` must be a join: commutative, associative and idempotent. Equality and the encoding
-/// cover the replicated state only, never the pending delta.
-public protocol ReplicatedData: Sendable, Hashable, Codable {
+/// cover the replicated state only, never the pending delta. `read(from:)` (`JSONReadable`) is the
+/// fast form of `init(from:)`: the same value from the same bytes.
+public protocol ReplicatedData: Sendable, Hashable, Codable, JSONReadable {
     /// Joins `other` into this state.
     mutating func merge(_ other: Self)
 
@@ -61,9 +62,9 @@ public enum CRDTCoding {
         return try encoder.encode(value)
     }
 
-    /// Decodes a value written by `encode`.
+    /// Decodes a value written by `encode` (with `JSONReader` when `T` is `JSONReadable`).
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        try JSONDecoder().decode(type, from: data)
+        try JSONReader.decode(type, from: data)
     }
 
     /// Bytes used only to order values that have no natural order; empty if encoding fails,
