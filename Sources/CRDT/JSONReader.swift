@@ -59,6 +59,7 @@ public struct JSONReader {
 
     /// Decodes a whole document as `T`: with `read(from:)` when `T` is `JSONReadable`, otherwise
     /// with `JSONDecoder`.
+    @inlinable
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         if usesFoundation(data) { return try JSONDecoder().decode(type, from: data) }
         return try read(data) { try $0.read(T.self) }
@@ -92,6 +93,9 @@ public struct JSONReader {
     }
 
     // MARK: - Typed reads
+
+    /// How many bytes are left after the current position.
+    public var bytesLeft: Int { bytes.count - i }
 
     /// The kinds of JSON value.
     public enum Kind: Sendable {
@@ -241,9 +245,12 @@ public struct JSONReader {
         }
     }
 
-    /// Reads an object into a dictionary, the first of duplicate keys counting.
-    public mutating func readMap<V>(_ value: (inout JSONReader) throws -> V) throws -> [String: V] {
+    /// Reads an object into a dictionary, the first of duplicate keys counting; `capacity` is
+    /// reserved up front (a guess of the count saves rehashing a large map as it grows).
+    @inlinable
+    public mutating func readMap<V>(capacity: Int = 0, _ value: (inout JSONReader) throws -> V) throws -> [String: V] {
         var out: [String: V] = [:]
+        if capacity > 0 { out.reserveCapacity(capacity) }
         try readObject { r, key in
             if out[key] == nil { out[key] = try value(&r) } else { try r.skipValue() }
         }

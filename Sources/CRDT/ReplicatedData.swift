@@ -63,6 +63,7 @@ public enum CRDTCoding {
     }
 
     /// Decodes a value written by `encode` (with `JSONReader` when `T` is `JSONReadable`).
+    @inlinable
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         try JSONReader.decode(type, from: data)
     }

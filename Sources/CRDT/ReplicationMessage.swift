@@ -152,7 +152,8 @@ extension ReplicationMessage.Body: JSONReadable {
     @inlinable
     static func readEntries(from r: inout JSONReader) throws -> [String: Data] {
         var out: [String: Data] = [:]
-        out = try r.readMap { r in try Data.read(from: &r) }
+        // A value takes at least ~60 bytes; guessing low only costs a rehash or two.
+        out = try r.readMap(capacity: r.bytesLeft / 64) { r in try Data.read(from: &r) }
         return out
     }
 
