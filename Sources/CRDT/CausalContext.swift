@@ -78,6 +78,16 @@ public struct CausalContext: Sendable, Hashable, Codable {
     }
 }
 
+extension CausalContext: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"cloud":"#)
+        try writer.array(cloud.sorted()) { w, dot in try dot.write(to: &w) }
+        writer.raw(#","vv":"#)
+        try compact.write(to: &writer)
+        writer.raw("}")
+    }
+}
+
 extension CausalContext: JSONReadable {
     public static func read(from reader: inout JSONReader) throws -> CausalContext {
         var vv = VersionVector()

@@ -343,6 +343,31 @@ extension DotStore: Codable {
         }
     }
 
+    /// The fast form of `encode(to:)`.
+    func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"context":"#)
+        try context.write(to: &writer)
+        writer.raw(#","entries":"#)
+        var sorted: [(sortKey: [UInt8], key: Key, slot: Slot)] = []
+        sorted.reserveCapacity(entries.count)
+        for (key, slot) in entries { sorted.append((CRDTCoding.sortKey(key), key, slot)) }
+        sorted.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }
+        try writer.array(sorted) { w, e in
+            w.raw(#"{"key":"#)
+            try w.value(e.key)
+            w.raw(#","values":"#)
+            try w.array(e.slot.tags) { w, t in
+                w.raw(#"{"dot":"#)
+                try t.dot.write(to: &w)
+                w.raw(#","value":"#)
+                try w.value(t.value)
+                w.raw("}")
+            }
+            w.raw("}")
+        }
+        writer.raw("}")
+    }
+
     /// The fast form of `init(from:)`.
     static func read(from reader: inout JSONReader) throws -> DotStore {
         var context = CausalContext()

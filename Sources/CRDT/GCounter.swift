@@ -58,6 +58,11 @@ public struct GCounter: DeltaReplicatedData {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         counts = try c.decode([ReplicaID: UInt64].self, forKey: .counts).filter { $0.value > 0 }
     }
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"counts":"#)
+        ReplicaID.writeCounters(counts, to: &writer)
+        writer.raw("}")
+    }
     public static func read(from reader: inout JSONReader) throws -> GCounter {
         var g = GCounter()
         try reader.readFields(["counts"]) { r, _ in

@@ -63,6 +63,18 @@ public struct HLC: Sendable, Hashable, Comparable, Codable, CustomStringConverti
     }
 }
 
+extension HLC: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw("[")
+        writer.integer(wall)
+        writer.raw(",")
+        writer.integer(logical)
+        writer.raw(",")
+        writer.string(node.value)
+        writer.raw("]")
+    }
+}
+
 extension HLC: JSONReadable {
     public static func read(from reader: inout JSONReader) throws -> HLC {
         var wall: Int64?, logical: UInt32?, node: ReplicaID?

@@ -48,6 +48,21 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
         private enum CodingKeys: String, CodingKey { case timestamp = "t", value = "v", expiresAt = "x" }
 
         @inlinable
+        func write(to writer: inout JSONWriter) throws {
+            writer.raw(#"{"t":"#)
+            try timestamp.write(to: &writer)
+            if let value {
+                writer.raw(#","v":"#)
+                try writer.value(value)
+            }
+            if let expiresAt {
+                writer.raw(#","x":"#)
+                writer.integer(expiresAt)
+            }
+            writer.raw("}")
+        }
+
+        @inlinable
         static func read(from reader: inout JSONReader) throws -> Entry {
             var timestamp: HLC?, value: Value?, expiresAt: Int64?
             try reader.readFields(["t", "v", "x"], optional: ["v", "x"]) { r, k in
@@ -149,6 +164,13 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
         let c = try decoder.container(keyedBy: CodingKeys.self)
         storage = try c.decode([String: Entry].self, forKey: .entries)
     }
+    @inlinable
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"entries":"#)
+        try writer.object(storage, key: { $0 }) { w, e in try e.write(to: &w) }
+        writer.raw("}")
+    }
+
     @inlinable
     public static func read(from reader: inout JSONReader) throws -> LWWMap {
         var m = LWWMap()

@@ -32,4 +32,5 @@ public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedD
         MVRegister(dots: try .read(from: &reader))
     }
     public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
+    public func write(to writer: inout JSONWriter) throws { try dots.state.write(to: &writer) }
 }

@@ -66,4 +66,5 @@ public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
         ORMap(dots: try .read(from: &reader))
     }
     public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
+    public func write(to writer: inout JSONWriter) throws { try dots.state.write(to: &writer) }
 }

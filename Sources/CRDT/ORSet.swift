@@ -42,4 +42,5 @@ public struct ORSet<Element: Codable & Hashable & Sendable>: DeltaReplicatedData
         ORSet(dots: try .read(from: &reader))
     }
     public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
+    public func write(to writer: inout JSONWriter) throws { try dots.state.write(to: &writer) }
 }

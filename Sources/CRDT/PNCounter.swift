@@ -61,6 +61,14 @@ public struct PNCounter: DeltaReplicatedData {
         decrements.pruningCleanup(removed: removed)
     }
 
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"decrements":"#)
+        try decrements.write(to: &writer)
+        writer.raw(#","increments":"#)
+        try increments.write(to: &writer)
+        writer.raw("}")
+    }
+
     public static func read(from reader: inout JSONReader) throws -> PNCounter {
         var c = PNCounter()
         try reader.readFields(["increments", "decrements"]) { r, k in

@@ -69,6 +69,25 @@ public struct Dot: Sendable, Hashable, Comparable, Codable, CustomStringConverti
     }
 }
 
+extension ReplicaID: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws { writer.string(value) }
+
+    /// Per-replica counters as `Codable` writes `[ReplicaID: UInt64]`.
+    static func writeCounters(_ counters: [ReplicaID: UInt64], to writer: inout JSONWriter) {
+        writer.object(counters, key: \.value) { w, n in w.integer(n) }
+    }
+}
+
+extension Dot: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw("[")
+        writer.string(replica.value)
+        writer.raw(",")
+        writer.integer(counter)
+        writer.raw("]")
+    }
+}
+
 extension ReplicaID: JSONReadable {
     public static func read(from reader: inout JSONReader) throws -> ReplicaID { ReplicaID(try reader.readString()) }
 

@@ -3,9 +3,10 @@ import Foundation
 /// A state-based replicated data type (CvRDT): replicas converge by merging whole states.
 ///
 /// `merge` must be a join: commutative, associative and idempotent. Equality and the encoding
-/// cover the replicated state only, never the pending delta. `read(from:)` (`JSONReadable`) is the
-/// fast form of `init(from:)`: the same value from the same bytes.
-public protocol ReplicatedData: Sendable, Hashable, Codable, JSONReadable {
+/// cover the replicated state only, never the pending delta. `read(from:)` (`JSONReadable`) and
+/// `write(to:)` (`JSONWritable`) are the fast forms of `init(from:)` and `encode(to:)`: the same
+/// value from the same bytes, the same bytes from the same value.
+public protocol ReplicatedData: Sendable, Hashable, Codable, JSONReadable, JSONWritable {
     /// Joins `other` into this state.
     mutating func merge(_ other: Self)
 
@@ -55,8 +56,19 @@ extension ReplicatedData {
 /// The deterministic encoding every replicated type uses: JSON with sorted keys, and every
 /// collection without a natural order written sorted, so equal states encode to equal bytes.
 public enum CRDTCoding {
-    /// Encodes `value` deterministically.
+    /// Encodes `value` deterministically (with `JSONWriter` when `T` is `JSONWritable`).
+    @inlinable
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        if let w = value as? any JSONWritable {
+            var writer = JSONWriter()
+            try w.write(to: &writer)
+            return Data(writer.bytes)
+        }
+        return try encodeWithFoundation(value)
+    }
+
+    /// `encode` through `JSONEncoder`: the reference `JSONWritable` types are held to.
+    public static func encodeWithFoundation<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(value)

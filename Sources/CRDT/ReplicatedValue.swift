@@ -127,6 +127,28 @@ public enum ReplicatedValue<Element: Codable & Hashable & Sendable>: DeltaReplic
 
 extension ReplicatedValue {
     @inlinable
+    public func write(to writer: inout JSONWriter) throws {
+        switch self {
+        case .register(let v):
+            writer.raw(#"{"register":{"_0":"#)
+            try v.write(to: &writer)
+        case .mvRegister(let v):
+            writer.raw(#"{"mvRegister":{"_0":"#)
+            try v.write(to: &writer)
+        case .counter(let v):
+            writer.raw(#"{"counter":{"_0":"#)
+            try v.write(to: &writer)
+        case .set(let v):
+            writer.raw(#"{"set":{"_0":"#)
+            try v.write(to: &writer)
+        case .map(let v):
+            writer.raw(#"{"map":{"_0":"#)
+            try v.write(to: &writer)
+        }
+        writer.raw("}}")
+    }
+
+    @inlinable
     public static func read(from reader: inout JSONReader) throws -> ReplicatedValue {
         var value: ReplicatedValue?
         // As the synthesized `Decodable`: one key naming the case, holding {"_0": payload}.

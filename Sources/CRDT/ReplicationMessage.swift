@@ -217,6 +217,55 @@ extension ReplicationMessage.Body: JSONReadable {
     }
 }
 
+extension ReplicationMessage: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"body":"#)
+        switch body {
+        case .deltas(let epoch, let from, let to, let last, let entries):
+            writer.raw(#"{"deltas":{"entries":"#)
+            try writer.object(entries, key: { $0 }) { w, v in try v.write(to: &w) }
+            writer.raw(#","epoch":"#)
+            writer.integer(epoch)
+            writer.raw(#","from":"#)
+            writer.integer(from)
+            writer.raw(#","last":"#)
+            writer.bool(last)
+            writer.raw(#","to":"#)
+            writer.integer(to)
+        case .ack(let epoch, let seq):
+            writer.raw(#"{"ack":{"epoch":"#)
+            writer.integer(epoch)
+            writer.raw(#","seq":"#)
+            writer.integer(seq)
+        case .state(let covers, let entries):
+            writer.raw(#"{"state":{"#)
+            if let covers {
+                writer.raw(#""covers":{"epoch":"#)
+                writer.integer(covers.epoch)
+                writer.raw(#","seq":"#)
+                writer.integer(covers.seq)
+                writer.raw("},")
+            }
+            writer.raw(#""entries":"#)
+            try writer.object(entries, key: { $0 }) { w, v in try v.write(to: &w) }
+        case .digest(let buckets):
+            writer.raw(#"{"digest":{"buckets":"#)
+            writer.array(buckets) { w, b in w.integer(b) }
+        case .keyDigest(let buckets, let hashes):
+            writer.raw(#"{"keyDigest":{"buckets":"#)
+            writer.array(buckets) { w, b in w.integer(b) }
+            writer.raw(#","hashes":"#)
+            writer.object(hashes, key: { $0 }) { w, h in w.integer(h) }
+        case .request(let keys):
+            writer.raw(#"{"request":{"keys":"#)
+            writer.array(keys) { w, k in w.string(k) }
+        }
+        writer.raw(#"}},"version":"#)
+        writer.integer(version)
+        writer.raw("}")
+    }
+}
+
 extension SequenceMark: JSONReadable {
     public static func read(from reader: inout JSONReader) throws -> SequenceMark {
         var epoch: UInt64?, seq: UInt64?

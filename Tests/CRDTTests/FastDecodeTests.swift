@@ -4,7 +4,8 @@ import Testing
 
 /// The fast decoder (`JSONReader`, `JSONReadable`) is held to `JSONDecoder` over the `Decodable`
 /// conformances: on seeded random values of every type, and on random corruptions of their
-/// bytes, both accept the same inputs and produce equal values, and neither crashes.
+/// bytes, both accept the same inputs and produce equal values, and neither crashes. The fast
+/// encoder (`JSONWriter`, `JSONWritable`) must write the bytes `JSONEncoder` writes.
 @Suite struct FastDecodeTests {
     /// Random states of `T`: three replicas make random operations and merge now and then.
     func states<T: DeltaReplicatedData>(_ empty: T, cases: Int = 60,
@@ -74,6 +75,7 @@ import Testing
         var rng = SeededRandom(seed: 99)
         for (n, s) in states(empty, operation).enumerated() {
             let bytes = try CRDTCoding.encode(s)
+            #expect(bytes == (try CRDTCoding.encodeWithFoundation(s)), "\(T.self) #\(n): \(String(decoding: bytes, as: UTF8.self))")
             agree(T.self, bytes, expected: s, "\(T.self) #\(n)")
             for c in 0..<corruptions {
                 agree(T.self, Self.corrupt(bytes, &rng), "\(T.self) #\(n) corruption \(c)")
@@ -220,6 +222,7 @@ import Testing
         for round in 0..<40 {
             for message in Self.messages(&rng) {
                 let bytes = try message.encoded()
+                #expect(bytes == (try CRDTCoding.encodeWithFoundation(message)), "round \(round)")
                 agreeOnMessage(bytes, expected: message, "round \(round)")
                 for c in 0..<30 {
                     agreeOnMessage(Self.corrupt(bytes, &rng), "round \(round) corruption \(c)")

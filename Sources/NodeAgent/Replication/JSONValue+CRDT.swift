@@ -1,9 +1,9 @@
 import ClusterCore
 import CRDT
 
-// Replicated memory holds `ReplicatedValue<JSONValue>`: this lets the replication decoder read
-// values without `JSONDecoder`. ClusterCore cannot see CRDT's protocol and CRDT cannot see
-// JSONValue, so the conformance lives here, where both meet.
+// Replicated memory holds `ReplicatedValue<JSONValue>`: these let the replication codec read and
+// write values without `JSONDecoder`/`JSONEncoder`. ClusterCore cannot see CRDT's protocols and
+// CRDT cannot see JSONValue, so the conformances live here, where both meet.
 extension JSONValue: JSONReadable {
     /// Reads any JSON value as `JSONValue.init(from:)` does through `JSONDecoder`: numbers as
     /// `Double`, the first of duplicate keys.
@@ -22,5 +22,12 @@ extension JSONValue: JSONReadable {
         case .object:
             return .object(try reader.readMap { r in try JSONValue.read(from: &r) })
         }
+    }
+}
+
+extension JSONValue: JSONWritable {
+    /// Writes the value as `encoded()` does (ClusterCore's writer, which matches `JSONEncoder`).
+    public func write(to writer: inout JSONWriter) throws {
+        guard write(into: &writer.bytes) else { throw JSONWriteError(reason: "a number is not finite") }
     }
 }
