@@ -142,6 +142,37 @@ public actor ReplicatedMemory {
         return out.sorted { Self.utf8Precedes($0.key, $1.key) }
     }
 
+    /// The count and a hash of the live entries whose key starts with `prefix`: equal summaries
+    /// mean equal live contents (short of a hash collision). The hash adds up one FNV-1a hash per
+    /// entry (key and value JSON), so it needs no sorting: a convergence check polls it while a
+    /// heal runs, and it holds the replica's lock only to copy the values out.
+    public nonisolated func summary(_ namespace: String, prefix: String = "") throws -> (count: Int, hash: UInt64) {
+        try validateNamespace(namespace)
+        let now = clock()
+        let head = Array((namespace + "/").utf8)
+        let live = state.withLock { s -> [(Substring.UTF8View, JSONValue)] in
+            var out: [(Substring.UTF8View, JSONValue)] = []
+            for (rkey, v) in s.replicator.values where rkey.utf8.starts(with: head) {
+                let key = rkey.utf8.dropFirst(head.count)
+                guard prefix.isEmpty || Substring(key).hasPrefix(prefix), let e = Self.read(v, now: now) else { continue }
+                out.append((key, e.value))
+            }
+            return out
+        }
+        var total: UInt64 = 0
+        var json: [UInt8] = []
+        for (key, value) in live {
+            json.removeAll(keepingCapacity: true)
+            if !value.write(into: &json) { json = Array("null".utf8) }
+            var h = StableHash()
+            h.combine(bytes: key)
+            h.combine(bytes: CollectionOfOne(0))
+            h.combine(bytes: json)
+            total &+= h.value
+        }
+        return (live.count, total)
+    }
+
     /// UTF-8 byte order.
     static func utf8Precedes(_ a: String, _ b: String) -> Bool {
         var a = a, b = b
