@@ -102,10 +102,23 @@ public struct StableHash: Sendable {
 
     /// Feeds bytes into the hash.
     public mutating func combine<S: Sequence>(bytes: S) where S.Element == UInt8 {
+        // Contiguous bytes (arrays, Data, string views) are hashed in one tight loop: called
+        // unspecialized from another module, iterating a generic sequence costs a call per byte.
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in combine(buffer) }
+        if done != nil { return }
         for b in bytes {
             value ^= UInt64(b)
             value = value &* 0x0000_0100_0000_01b3
         }
+    }
+
+    private mutating func combine(_ buffer: UnsafeBufferPointer<UInt8>) {
+        var v = value
+        for b in buffer {
+            v ^= UInt64(b)
+            v = v &* 0x0000_0100_0000_01b3
+        }
+        value = v
     }
 
     /// Feeds a string's UTF-8 bytes and a separator, so ("ab","c") and ("a","bc") differ.
