@@ -9,7 +9,6 @@ enum CRDTBench {
 
     /// Prints `NAME VALUE` lines.
     static func run() {
-        if ProcessInfo.processInfo.environment["CODEC_PROFILE"] != nil { print(stateDecode(runs: 200)); exit(0) }
         print("lww_merges_per_s \(lwwMergesPerSecond())")
         print("orset_merges_per_s \(orSetMergesPerSecond())")
         let (delta, full) = deltaAndFullBytes()
