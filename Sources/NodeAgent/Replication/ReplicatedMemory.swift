@@ -160,14 +160,18 @@ public actor ReplicatedMemory {
             return out
         }
         var total: UInt64 = 0
-        var json: [UInt8] = []
+        var bytes: [UInt8] = []
         for (key, value) in live {
-            json.removeAll(keepingCapacity: true)
-            if !value.write(into: &json) { json = Array("null".utf8) }
+            // One buffer per entry, hashed in one call: key, a zero byte, the value's JSON.
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: key)
+            bytes.append(0)
+            if !value.write(into: &bytes) {
+                bytes.removeSubrange((key.count + 1)...)
+                bytes.append(contentsOf: "null".utf8)
+            }
             var h = StableHash()
-            h.combine(bytes: key)
-            h.combine(bytes: CollectionOfOne(0))
-            h.combine(bytes: json)
+            h.combine(bytes: bytes)
             total &+= h.value
         }
         return (live.count, total)
