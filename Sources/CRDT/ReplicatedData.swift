@@ -67,6 +67,14 @@ public enum CRDTCoding {
         return try encodeWithFoundation(value)
     }
 
+    /// `encode` for a type known to write itself: no dynamic cast, no existential box.
+    @inlinable
+    public static func encode<T: Encodable & JSONWritable>(_ value: T) throws -> Data {
+        var writer = JSONWriter()
+        try value.write(to: &writer)
+        return Data(writer.bytes)
+    }
+
     /// `encode` through `JSONEncoder`: the reference `JSONWritable` types are held to.
     public static func encodeWithFoundation<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
