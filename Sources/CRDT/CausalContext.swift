@@ -78,6 +78,34 @@ public struct CausalContext: Sendable, Hashable, Codable {
     }
 }
 
+extension CausalContext: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"cloud":"#)
+        try writer.array(cloud.sorted()) { w, dot in try dot.write(to: &w) }
+        writer.raw(#","vv":"#)
+        try compact.write(to: &writer)
+        writer.raw("}")
+    }
+}
+
+extension CausalContext: JSONReadable {
+    public static func read(from reader: inout JSONReader) throws -> CausalContext {
+        var vv = VersionVector()
+        var dots: [Dot] = []
+        try reader.readFields(["vv", "cloud"]) { r, k in
+            if k == 0 {
+                vv = try VersionVector.read(from: &r)
+            } else {
+                try r.readArray { r, _ in dots.append(try Dot.read(from: &r)) }
+            }
+        }
+        var context = CausalContext()
+        context.compact = vv
+        for dot in dots.sorted() { context.insert(dot) }
+        return context
+    }
+}
+
 /// A read-only view of a causal context for the duration of one merge: with few replicas (the
 /// usual case) the version vector is scanned linearly, which is cheaper than hashing the id.
 @usableFromInline

@@ -68,6 +68,7 @@ struct DeltaDotStore<Key: Hashable & Codable & Sendable, Value: Hashable & Codab
 
     @usableFromInline
     init(from decoder: Decoder) throws { state = try DotStore(from: decoder) }
+    static func read(from reader: inout JSONReader) throws -> DeltaDotStore { DeltaDotStore(state: try .read(from: &reader)) }
     @usableFromInline
     func encode(to encoder: Encoder) throws { try state.encode(to: encoder) }
 }

@@ -35,12 +35,12 @@ struct DigestIndex: Sendable {
         return h.value
     }
 
-    private mutating func refresh<V: Encodable>(_ values: [String: V]) {
+    private mutating func refresh<V: Encodable & JSONWritable>(_ values: [String: V]) {
         for key in dirty { refresh(key, values) }
         dirty = []
     }
 
-    private mutating func refresh<V: Encodable>(_ key: String, _ values: [String: V]) {
+    private mutating func refresh<V: Encodable & JSONWritable>(_ key: String, _ values: [String: V]) {
         let b = bucket(of: key)
         if let old = entries.removeValue(forKey: key) { buckets[b] ^= old.hash }
         if let v = values[key] {
@@ -52,24 +52,24 @@ struct DigestIndex: Sendable {
     }
 
     /// Every bucket's hash: the XOR of its keys' hashes.
-    mutating func bucketHashes<V: Encodable>(_ values: [String: V]) -> [UInt64] {
+    mutating func bucketHashes<V: Encodable & JSONWritable>(_ values: [String: V]) -> [UInt64] {
         refresh(values)
         return buckets
     }
 
     /// The hash and encoding of one key's current value; nil when absent.
-    mutating func entry<V: Encodable>(of key: String, in values: [String: V]) -> Entry? {
+    mutating func entry<V: Encodable & JSONWritable>(of key: String, in values: [String: V]) -> Entry? {
         if dirty.remove(key) != nil { refresh(key, values) }
         return entries[key]
     }
 
     /// The hash of one key's current value; nil when absent.
-    mutating func hash<V: Encodable>(of key: String, in values: [String: V]) -> UInt64? {
+    mutating func hash<V: Encodable & JSONWritable>(of key: String, in values: [String: V]) -> UInt64? {
         entry(of: key, in: values)?.hash
     }
 
     /// The hashes of every key in the given buckets.
-    mutating func keyHashes<V: Encodable>(_ values: [String: V], inBuckets wanted: Set<Int>) -> [String: UInt64] {
+    mutating func keyHashes<V: Encodable & JSONWritable>(_ values: [String: V], inBuckets wanted: Set<Int>) -> [String: UInt64] {
         refresh(values)
         var out: [String: UInt64] = [:]
         for (key, e) in entries where wanted.contains(bucket(of: key)) { out[key] = e.hash }

@@ -312,21 +312,95 @@ extension DotStore: Codable {
     @usableFromInline
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        context = try c.decode(CausalContext.self, forKey: .context)
+        self.init(context: try c.decode(CausalContext.self, forKey: .context),
+                  entries: try c.decode([Entry].self, forKey: .entries).map { ($0.key, $0.values) })
+    }
+
+    /// A full state from what a sender wrote, made canonical: sorted, unique dots, only dots in
+    /// the context.
+    private init(context: CausalContext, entries listed: [(key: Key, values: [Tagged])]) {
+        self.init()
+        self.context = context
         var claimed = Set<Dot>()
-        for e in try c.decode([Entry].self, forKey: .entries) {
-            // Canonicalise whatever the sender wrote: sorted, unique dots, only dots in context.
+        for e in listed {
+            if e.values.count == 1, let t = e.values.first, entries[e.key] == nil {
+                // The common case, one value under a key listed once, without building lists.
+                guard claimed.insert(t.dot).inserted else { continue }
+                self.context.insert(t.dot)
+                entries[e.key] = .one(t)
+                continue
+            }
             var seen = Set<Dot>()
             let values = e.values.filter { seen.insert($0.dot).inserted && !claimed.contains($0.dot) }
                 .sorted { $0.dot < $1.dot }
             guard !values.isEmpty else { continue }
             for t in values {
-                context.insert(t.dot)
+                self.context.insert(t.dot)
                 claimed.insert(t.dot)
             }
             // A key listed twice joins its lists (their dots are distinct: `claimed`).
             entries[e.key] = Slot(((entries[e.key]?.tags ?? []) + values).sorted { $0.dot < $1.dot })
         }
+    }
+
+    /// The fast form of `encode(to:)`.
+    func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"context":"#)
+        try context.write(to: &writer)
+        writer.raw(#","entries":"#)
+        var sorted: [(sortKey: [UInt8], key: Key, slot: Slot)] = []
+        sorted.reserveCapacity(entries.count)
+        for (key, slot) in entries { sorted.append((CRDTCoding.sortKey(key), key, slot)) }
+        sorted.sort { $0.sortKey.lexicographicallyPrecedes($1.sortKey) }
+        try writer.array(sorted) { w, e in
+            w.raw(#"{"key":"#)
+            try w.value(e.key)
+            w.raw(#","values":"#)
+            try w.array(e.slot.tags) { w, t in
+                w.raw(#"{"dot":"#)
+                try t.dot.write(to: &w)
+                w.raw(#","value":"#)
+                try w.value(t.value)
+                w.raw("}")
+            }
+            w.raw("}")
+        }
+        writer.raw("}")
+    }
+
+    /// The fast form of `init(from:)`.
+    static func read(from reader: inout JSONReader) throws -> DotStore {
+        var context = CausalContext()
+        var listed: [(key: Key, values: [Tagged])] = []
+        try reader.readFields(["context", "entries"]) { r, k in
+            if k == 0 {
+                context = try CausalContext.read(from: &r)
+                return
+            }
+            try r.readArray { r, _ in
+                var key: Key?
+                var values: [Tagged]?
+                try r.readFields(["key", "values"]) { r, k in
+                    if k == 0 {
+                        key = try r.read(Key.self)
+                        return
+                    }
+                    var list: [Tagged] = []
+                    try r.readArray { r, _ in
+                        var dot: Dot?, value: Value?
+                        try r.readFields(["dot", "value"]) { r, k in
+                            if k == 0 { dot = try Dot.read(from: &r) } else { value = try r.read(Value.self) }
+                        }
+                        guard let dot, let value else { throw r.error("key 'dot' not found") }
+                        list.append(Tagged(dot: dot, value: value))
+                    }
+                    values = list
+                }
+                guard let key, let values else { throw r.error("key 'key' not found") }
+                listed.append((key, values))
+            }
+        }
+        return DotStore(context: context, entries: listed)
     }
 
     @usableFromInline

@@ -58,6 +58,18 @@ public struct GCounter: DeltaReplicatedData {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         counts = try c.decode([ReplicaID: UInt64].self, forKey: .counts).filter { $0.value > 0 }
     }
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"counts":"#)
+        ReplicaID.writeCounters(counts, to: &writer)
+        writer.raw("}")
+    }
+    public static func read(from reader: inout JSONReader) throws -> GCounter {
+        var g = GCounter()
+        try reader.readFields(["counts"]) { r, _ in
+            g.counts = try ReplicaID.readCounters(from: &r).filter { $0.value > 0 }
+        }
+        return g
+    }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(counts, forKey: .counts)

@@ -62,3 +62,31 @@ public struct HLC: Sendable, Hashable, Comparable, Codable, CustomStringConverti
         try c.encode(node)
     }
 }
+
+extension HLC: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw("[")
+        writer.integer(wall)
+        writer.raw(",")
+        writer.integer(logical)
+        writer.raw(",")
+        writer.string(node.value)
+        writer.raw("]")
+    }
+}
+
+extension HLC: JSONReadable {
+    public static func read(from reader: inout JSONReader) throws -> HLC {
+        var wall: Int64?, logical: UInt32?, node: ReplicaID?
+        try reader.readArray { r, n in
+            switch n {
+            case 0: wall = try r.readInteger()
+            case 1: logical = try r.readInteger()
+            case 2: node = ReplicaID(try r.readString())
+            default: try r.skipValue()
+            }
+        }
+        guard let wall, let logical, let node else { throw reader.error("expected [wall, logical, node]") }
+        return HLC(wall: wall, logical: logical, node: node)
+    }
+}

@@ -46,6 +46,35 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
         }
 
         private enum CodingKeys: String, CodingKey { case timestamp = "t", value = "v", expiresAt = "x" }
+
+        @inlinable
+        func write(to writer: inout JSONWriter) throws {
+            writer.raw(#"{"t":"#)
+            try timestamp.write(to: &writer)
+            if let value {
+                writer.raw(#","v":"#)
+                try writer.value(value)
+            }
+            if let expiresAt {
+                writer.raw(#","x":"#)
+                writer.integer(expiresAt)
+            }
+            writer.raw("}")
+        }
+
+        @inlinable
+        static func read(from reader: inout JSONReader) throws -> Entry {
+            var timestamp: HLC?, value: Value?, expiresAt: Int64?
+            try reader.readFields(["t", "v", "x"], optional: ["v", "x"]) { r, k in
+                switch k {
+                case 0: timestamp = try HLC.read(from: &r)
+                case 1: value = try r.readNull() ? nil : r.read(Value.self)
+                default: expiresAt = try r.readNull() ? nil : r.readInteger()
+                }
+            }
+            guard let timestamp else { throw reader.error("key 't' not found") }
+            return Entry(timestamp: timestamp, value: value, expiresAt: expiresAt)
+        }
     }
 
     /// Every key's entry, delete markers included.
@@ -134,6 +163,21 @@ public struct LWWMap<Value: Codable & Hashable & Sendable>: DeltaReplicatedData 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         storage = try c.decode([String: Entry].self, forKey: .entries)
+    }
+    @inlinable
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"entries":"#)
+        try writer.object(storage, key: { $0 }) { w, e in try e.write(to: &w) }
+        writer.raw("}")
+    }
+
+    @inlinable
+    public static func read(from reader: inout JSONReader) throws -> LWWMap {
+        var m = LWWMap()
+        try reader.readFields(["entries"]) { r, _ in
+            m.storage = try r.readMap { r in try Entry.read(from: &r) }
+        }
+        return m
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)

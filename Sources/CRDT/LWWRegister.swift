@@ -62,4 +62,19 @@ public struct LWWRegister<Value: Codable & Hashable & Sendable>: DeltaReplicated
         try c.encode(value, forKey: .value)
         try c.encode(timestamp, forKey: .timestamp)
     }
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"ts":"#)
+        try timestamp.write(to: &writer)
+        writer.raw(#","value":"#)
+        try writer.value(value)
+        writer.raw("}")
+    }
+    public static func read(from reader: inout JSONReader) throws -> LWWRegister {
+        var value: Value?, timestamp: HLC?
+        try reader.readFields(["value", "ts"]) { r, k in
+            if k == 0 { value = try r.read(Value.self) } else { timestamp = try HLC.read(from: &r) }
+        }
+        guard let value, let timestamp else { throw reader.error("key 'value' not found") }
+        return LWWRegister(value, timestamp: timestamp)
+    }
 }

@@ -28,5 +28,9 @@ public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedD
     public mutating func pruningCleanup(removed: ReplicaID) { dots.pruningCleanup(removed: removed) }
 
     public init(from decoder: Decoder) throws { dots = try DeltaDotStore(from: decoder) }
+    public static func read(from reader: inout JSONReader) throws -> MVRegister {
+        MVRegister(dots: try .read(from: &reader))
+    }
     public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
+    public func write(to writer: inout JSONWriter) throws { try dots.state.write(to: &writer) }
 }

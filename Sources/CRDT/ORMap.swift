@@ -62,5 +62,9 @@ public struct ORMap<Value: DeltaReplicatedData>: DeltaReplicatedData {
     }
 
     public init(from decoder: Decoder) throws { dots = try DeltaDotStore(from: decoder) }
+    public static func read(from reader: inout JSONReader) throws -> ORMap {
+        ORMap(dots: try .read(from: &reader))
+    }
     public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
+    public func write(to writer: inout JSONWriter) throws { try dots.state.write(to: &writer) }
 }

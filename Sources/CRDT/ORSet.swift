@@ -38,5 +38,9 @@ public struct ORSet<Element: Codable & Hashable & Sendable>: DeltaReplicatedData
     public mutating func pruningCleanup(removed: ReplicaID) { dots.pruningCleanup(removed: removed) }
 
     public init(from decoder: Decoder) throws { dots = try DeltaDotStore(from: decoder) }
+    public static func read(from reader: inout JSONReader) throws -> ORSet {
+        ORSet(dots: try .read(from: &reader))
+    }
     public func encode(to encoder: Encoder) throws { try dots.encode(to: encoder) }
+    public func write(to writer: inout JSONWriter) throws { try dots.state.write(to: &writer) }
 }

@@ -60,4 +60,20 @@ public struct PNCounter: DeltaReplicatedData {
         increments.pruningCleanup(removed: removed)
         decrements.pruningCleanup(removed: removed)
     }
+
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"decrements":"#)
+        try decrements.write(to: &writer)
+        writer.raw(#","increments":"#)
+        try increments.write(to: &writer)
+        writer.raw("}")
+    }
+
+    public static func read(from reader: inout JSONReader) throws -> PNCounter {
+        var c = PNCounter()
+        try reader.readFields(["increments", "decrements"]) { r, k in
+            if k == 0 { c.increments = try GCounter.read(from: &r) } else { c.decrements = try GCounter.read(from: &r) }
+        }
+        return c
+    }
 }

@@ -68,3 +68,51 @@ public struct Dot: Sendable, Hashable, Comparable, Codable, CustomStringConverti
         try c.encode(counter)
     }
 }
+
+extension ReplicaID: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws { writer.string(value) }
+
+    /// Per-replica counters as `Codable` writes `[ReplicaID: UInt64]`.
+    static func writeCounters(_ counters: [ReplicaID: UInt64], to writer: inout JSONWriter) {
+        writer.object(counters, key: \.value) { w, n in w.integer(n) }
+    }
+}
+
+extension Dot: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw("[")
+        writer.string(replica.value)
+        writer.raw(",")
+        writer.integer(counter)
+        writer.raw("]")
+    }
+}
+
+extension ReplicaID: JSONReadable {
+    public static func read(from reader: inout JSONReader) throws -> ReplicaID { ReplicaID(try reader.readString()) }
+
+    /// A JSON object of per-replica counters (`[ReplicaID: UInt64]` as `Codable` writes it).
+    static func readCounters(from reader: inout JSONReader) throws -> [ReplicaID: UInt64] {
+        var out: [ReplicaID: UInt64] = [:]
+        try reader.readObject { r, key in
+            let id = ReplicaID(key)
+            if out[id] == nil { out[id] = try r.readInteger() } else { try r.skipValue() }
+        }
+        return out
+    }
+}
+
+extension Dot: JSONReadable {
+    public static func read(from reader: inout JSONReader) throws -> Dot {
+        var replica: ReplicaID?, counter: UInt64?
+        try reader.readArray { r, n in
+            switch n {
+            case 0: replica = ReplicaID(try r.readString())
+            case 1: counter = try r.readInteger()
+            default: try r.skipValue()
+            }
+        }
+        guard let replica, let counter else { throw reader.error("expected [replica, counter]") }
+        return Dot(replica, counter)
+    }
+}

@@ -3,8 +3,10 @@ import Foundation
 /// A state-based replicated data type (CvRDT): replicas converge by merging whole states.
 ///
 /// `merge` must be a join: commutative, associative and idempotent. Equality and the encoding
-/// cover the replicated state only, never the pending delta.
-public protocol ReplicatedData: Sendable, Hashable, Codable {
+/// cover the replicated state only, never the pending delta. `read(from:)` (`JSONReadable`) and
+/// `write(to:)` (`JSONWritable`) are the fast forms of `init(from:)` and `encode(to:)`: the same
+/// value from the same bytes, the same bytes from the same value.
+public protocol ReplicatedData: Sendable, Hashable, Codable, JSONReadable, JSONWritable {
     /// Joins `other` into this state.
     mutating func merge(_ other: Self)
 
@@ -54,16 +56,36 @@ extension ReplicatedData {
 /// The deterministic encoding every replicated type uses: JSON with sorted keys, and every
 /// collection without a natural order written sorted, so equal states encode to equal bytes.
 public enum CRDTCoding {
-    /// Encodes `value` deterministically.
+    /// Encodes `value` deterministically (with `JSONWriter` when `T` is `JSONWritable`).
+    @inlinable
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        if let w = value as? any JSONWritable {
+            var writer = JSONWriter()
+            try w.write(to: &writer)
+            return Data(writer.bytes)
+        }
+        return try encodeWithFoundation(value)
+    }
+
+    /// `encode` for a type known to write itself: no dynamic cast, no existential box.
+    @inlinable
+    public static func encode<T: Encodable & JSONWritable>(_ value: T) throws -> Data {
+        var writer = JSONWriter()
+        try value.write(to: &writer)
+        return Data(writer.bytes)
+    }
+
+    /// `encode` through `JSONEncoder`: the reference `JSONWritable` types are held to.
+    public static func encodeWithFoundation<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(value)
     }
 
-    /// Decodes a value written by `encode`.
+    /// Decodes a value written by `encode` (with `JSONReader` when `T` is `JSONReadable`).
+    @inlinable
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        try JSONDecoder().decode(type, from: data)
+        try JSONReader.decode(type, from: data)
     }
 
     /// Bytes used only to order values that have no natural order; empty if encoding fails,
@@ -88,10 +110,23 @@ public struct StableHash: Sendable {
 
     /// Feeds bytes into the hash.
     public mutating func combine<S: Sequence>(bytes: S) where S.Element == UInt8 {
+        // Contiguous bytes (arrays, Data, string views) are hashed in one tight loop: called
+        // unspecialized from another module, iterating a generic sequence costs a call per byte.
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in combine(buffer) }
+        if done != nil { return }
         for b in bytes {
             value ^= UInt64(b)
             value = value &* 0x0000_0100_0000_01b3
         }
+    }
+
+    private mutating func combine(_ buffer: UnsafeBufferPointer<UInt8>) {
+        var v = value
+        for b in buffer {
+            v ^= UInt64(b)
+            v = v &* 0x0000_0100_0000_01b3
+        }
+        value = v
     }
 
     /// Feeds a string's UTF-8 bytes and a separator, so ("ab","c") and ("a","bc") differ.

@@ -125,6 +125,49 @@ public enum ReplicatedValue<Element: Codable & Hashable & Sendable>: DeltaReplic
     }
 }
 
+extension ReplicatedValue {
+    @inlinable
+    public func write(to writer: inout JSONWriter) throws {
+        switch self {
+        case .register(let v):
+            writer.raw(#"{"register":{"_0":"#)
+            try v.write(to: &writer)
+        case .mvRegister(let v):
+            writer.raw(#"{"mvRegister":{"_0":"#)
+            try v.write(to: &writer)
+        case .counter(let v):
+            writer.raw(#"{"counter":{"_0":"#)
+            try v.write(to: &writer)
+        case .set(let v):
+            writer.raw(#"{"set":{"_0":"#)
+            try v.write(to: &writer)
+        case .map(let v):
+            writer.raw(#"{"map":{"_0":"#)
+            try v.write(to: &writer)
+        }
+        writer.raw("}}")
+    }
+
+    @inlinable
+    public static func read(from reader: inout JSONReader) throws -> ReplicatedValue {
+        var value: ReplicatedValue?
+        // As the synthesized `Decodable`: one key naming the case, holding {"_0": payload}.
+        try reader.readCase(["register", "mvRegister", "counter", "set", "map"]) { r, kind in
+            try r.readFields(["_0"]) { r, _ in
+                switch kind {
+                case 0: value = .register(try LWWRegister.read(from: &r))
+                case 1: value = .mvRegister(try MVRegister.read(from: &r))
+                case 2: value = .counter(try PNCounter.read(from: &r))
+                case 3: value = .set(try ORSet.read(from: &r))
+                default: value = .map(try LWWMap.read(from: &r))
+                }
+            }
+        }
+        guard let value else { throw reader.error("no value kind") }
+        return value
+    }
+}
+
 extension DeltaReplicatedData {
     fileprivate mutating func join(_ other: Self, _ delta: Bool) {
         if delta { mergeDelta(other) } else { merge(other) }

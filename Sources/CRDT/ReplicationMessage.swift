@@ -50,6 +50,7 @@ public struct ReplicationMessage<Data: DeltaReplicatedData>: Sendable, Hashable,
         self.body = body
     }
 
+    @usableFromInline
     init(version: Int, body: Body) {
         self.version = version
         self.body = body
@@ -62,7 +63,49 @@ public struct ReplicationMessage<Data: DeltaReplicatedData>: Sendable, Hashable,
 
     /// Decodes a message from the network: rejects more than `limit` bytes before parsing, then a
     /// version other than `currentVersion`, then anything malformed.
+    ///
+    /// One pass of `JSONReader` reads the body and the version; only when that fails is the
+    /// document read again for the version alone, to report what `JSONDecoder` reading the version
+    /// first would (`decodeWithFoundation`, which the tests hold this to).
+    @inlinable
     public static func decode(_ bytes: Foundation.Data, limit: Int) throws(ReplicationDecodeError) -> ReplicationMessage {
+        guard bytes.count <= limit else { throw .oversized(size: bytes.count, limit: limit) }
+        if JSONReader.usesFoundation(bytes) { return try decodeWithFoundation(bytes, limit: limit) }
+        var version: Int?
+        var body: Body?
+        var failure: Error?
+        do {
+            try JSONReader.read(bytes) { r in
+                try r.readFields(["body", "version"], optional: ["body", "version"]) { r, k in
+                    if k == 0 { body = try Body.read(from: &r) } else { version = try r.readInteger() }
+                }
+            }
+        } catch {
+            failure = error
+        }
+        if failure != nil || version == nil || version != currentVersion {
+            do {
+                version = try JSONReader.read(bytes) { r in
+                    var v: Int?
+                    try r.readFields(["version"]) { r, _ in v = try r.readInteger() }
+                    return v
+                }
+            } catch {
+                throw .malformed("no version field: \(describe(error))")
+            }
+        }
+        guard let version, version == currentVersion else { throw .unsupportedVersion(version ?? 0) }
+        if let failure { throw .malformed(describe(failure)) }
+        guard let body else { throw .malformed("key 'body' not found") }
+        if case .deltas(_, let from, let to, _, _) = body, from == 0 || from > to {
+            throw .malformed("deltas: range \(from)...\(to) is empty or starts at 0")
+        }
+        return ReplicationMessage(version: version, body: body)
+    }
+
+    /// `decode` with Foundation's `JSONDecoder` alone: the reference the fast path is held to,
+    /// and the path for bytes in a form only `JSONDecoder` reads (a byte-order mark, UTF-16).
+    public static func decodeWithFoundation(_ bytes: Foundation.Data, limit: Int) throws(ReplicationDecodeError) -> ReplicationMessage {
         guard bytes.count <= limit else { throw .oversized(size: bytes.count, limit: limit) }
         let decoder = JSONDecoder()
         let probe: VersionProbe
@@ -80,8 +123,11 @@ public struct ReplicationMessage<Data: DeltaReplicatedData>: Sendable, Hashable,
         return message
     }
 
-    private static func describe(_ error: Error) -> String {
+    @usableFromInline
+    static func describe(_ error: Error) -> String {
         switch error {
+        case let e as JSONReadError:
+            return e.description
         case DecodingError.dataCorrupted(let c), DecodingError.typeMismatch(_, let c),
              DecodingError.valueNotFound(_, let c), DecodingError.keyNotFound(_, let c):
             let path = c.codingPath.map(\.stringValue).joined(separator: ".")
@@ -89,6 +135,145 @@ public struct ReplicationMessage<Data: DeltaReplicatedData>: Sendable, Hashable,
         default:
             return "\(error)"
         }
+    }
+}
+
+extension ReplicationMessage.Body: JSONReadable {
+    @inlinable
+    public static func read(from reader: inout JSONReader) throws -> ReplicationMessage.Body {
+        var body: ReplicationMessage.Body?
+        try reader.readCase(["deltas", "ack", "state", "digest", "keyDigest", "request"]) { r, kind in
+            body = try readCase(kind, from: &r)
+        }
+        guard let body else { throw reader.error("no message kind") }
+        return body
+    }
+
+    @inlinable
+    static func readEntries(from r: inout JSONReader) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        // A value takes at least ~60 bytes; guessing low only costs a rehash or two.
+        out = try r.readMap(capacity: r.bytesLeft / 64) { r in try Data.read(from: &r) }
+        return out
+    }
+
+    @inlinable
+    static func readCase(_ kind: Int, from r: inout JSONReader) throws -> ReplicationMessage.Body {
+        switch kind {
+        case 0:
+            var epoch: UInt64?, from: UInt64?, to: UInt64?, last: Bool?, entries: [String: Data]?
+            try r.readFields(["epoch", "from", "to", "last", "entries"]) { r, k in
+                switch k {
+                case 0: epoch = try r.readInteger()
+                case 1: from = try r.readInteger()
+                case 2: to = try r.readInteger()
+                case 3: last = try r.readBool()
+                default: entries = try readEntries(from: &r)
+                }
+            }
+            guard let epoch, let from, let to, let last, let entries else { throw r.error("incomplete deltas") }
+            return .deltas(epoch: epoch, from: from, to: to, last: last, entries: entries)
+        case 1:
+            var epoch: UInt64?, seq: UInt64?
+            try r.readFields(["epoch", "seq"]) { r, k in
+                if k == 0 { epoch = try r.readInteger() } else { seq = try r.readInteger() }
+            }
+            guard let epoch, let seq else { throw r.error("incomplete ack") }
+            return .ack(epoch: epoch, seq: seq)
+        case 2:
+            var covers: SequenceMark?, entries: [String: Data]?
+            try r.readFields(["covers", "entries"], optional: ["covers"]) { r, k in
+                if k == 0 {
+                    covers = try r.readNull() ? nil : SequenceMark.read(from: &r)
+                } else {
+                    entries = try readEntries(from: &r)
+                }
+            }
+            guard let entries else { throw r.error("incomplete state") }
+            return .state(covers: covers, entries: entries)
+        case 3:
+            var buckets: [UInt64] = []
+            try r.readFields(["buckets"]) { r, _ in
+                try r.readArray { r, _ in buckets.append(try r.readInteger()) }
+            }
+            return .digest(buckets: buckets)
+        case 4:
+            var buckets: [Int] = [], hashes: [String: UInt64] = [:]
+            try r.readFields(["buckets", "hashes"]) { r, k in
+                if k == 0 {
+                    try r.readArray { r, _ in buckets.append(try r.readInteger()) }
+                } else {
+                    hashes = try r.readMap { r in try r.readInteger() }
+                }
+            }
+            return .keyDigest(buckets: buckets, hashes: hashes)
+        default:
+            var keys: [String] = []
+            try r.readFields(["keys"]) { r, _ in
+                try r.readArray { r, _ in keys.append(try r.readString()) }
+            }
+            return .request(keys: keys)
+        }
+    }
+}
+
+extension ReplicationMessage: JSONWritable {
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"body":"#)
+        switch body {
+        case .deltas(let epoch, let from, let to, let last, let entries):
+            writer.raw(#"{"deltas":{"entries":"#)
+            try writer.object(entries, key: { $0 }) { w, v in try v.write(to: &w) }
+            writer.raw(#","epoch":"#)
+            writer.integer(epoch)
+            writer.raw(#","from":"#)
+            writer.integer(from)
+            writer.raw(#","last":"#)
+            writer.bool(last)
+            writer.raw(#","to":"#)
+            writer.integer(to)
+        case .ack(let epoch, let seq):
+            writer.raw(#"{"ack":{"epoch":"#)
+            writer.integer(epoch)
+            writer.raw(#","seq":"#)
+            writer.integer(seq)
+        case .state(let covers, let entries):
+            writer.raw(#"{"state":{"#)
+            if let covers {
+                writer.raw(#""covers":{"epoch":"#)
+                writer.integer(covers.epoch)
+                writer.raw(#","seq":"#)
+                writer.integer(covers.seq)
+                writer.raw("},")
+            }
+            writer.raw(#""entries":"#)
+            try writer.object(entries, key: { $0 }) { w, v in try v.write(to: &w) }
+        case .digest(let buckets):
+            writer.raw(#"{"digest":{"buckets":"#)
+            writer.array(buckets) { w, b in w.integer(b) }
+        case .keyDigest(let buckets, let hashes):
+            writer.raw(#"{"keyDigest":{"buckets":"#)
+            writer.array(buckets) { w, b in w.integer(b) }
+            writer.raw(#","hashes":"#)
+            writer.object(hashes, key: { $0 }) { w, h in w.integer(h) }
+        case .request(let keys):
+            writer.raw(#"{"request":{"keys":"#)
+            writer.array(keys) { w, k in w.string(k) }
+        }
+        writer.raw(#"}},"version":"#)
+        writer.integer(version)
+        writer.raw("}")
+    }
+}
+
+extension SequenceMark: JSONReadable {
+    public static func read(from reader: inout JSONReader) throws -> SequenceMark {
+        var epoch: UInt64?, seq: UInt64?
+        try reader.readFields(["epoch", "seq"]) { r, k in
+            if k == 0 { epoch = try r.readInteger() } else { seq = try r.readInteger() }
+        }
+        guard let epoch, let seq else { throw reader.error("incomplete sequence mark") }
+        return SequenceMark(epoch: epoch, seq: seq)
     }
 }
 

@@ -93,4 +93,16 @@ public struct VersionVector: DeltaReplicatedData {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(entries, forKey: .entries)
     }
+
+    public func write(to writer: inout JSONWriter) throws {
+        writer.raw(#"{"entries":"#)
+        ReplicaID.writeCounters(entries, to: &writer)
+        writer.raw("}")
+    }
+
+    public static func read(from reader: inout JSONReader) throws -> VersionVector {
+        var entries: [ReplicaID: UInt64] = [:]
+        try reader.readFields(["entries"]) { r, _ in entries = try ReplicaID.readCounters(from: &r) }
+        return VersionVector(entries)
+    }
 }

@@ -102,16 +102,20 @@ extension JSONValue {
     /// Parses JSON text from a string.
     public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
 
-    /// Compact JSON with sorted keys, so equal values encode to equal bytes.
-    public func encoded() -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail except for non-finite numbers, which JSON cannot hold.
-        return (try? e.encode(self)) ?? Data("null".utf8)
-    }
+    /// Compact JSON with sorted keys, so equal values encode to equal bytes: the bytes
+    /// `JSONEncoder` (`.sortedKeys`, `.withoutEscapingSlashes`) writes, written by hand
+    /// (`write(into:)`) because this is on the memory path. A non-finite number, which JSON cannot
+    /// hold, makes the whole value `null`, as the encoder's failure did.
+    public func encoded() -> Data { Data(utf8Bytes()) }
 
     /// `encoded()` as a string.
-    public var jsonString: String { String(decoding: encoded(), as: UTF8.self) }
+    public var jsonString: String { String(decoding: utf8Bytes(), as: UTF8.self) }
+
+    private func utf8Bytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        return write(into: &out) ? out : Array("null".utf8)
+    }
 
     /// Why a JSON text did not parse.
     public struct ParseError: Error, Sendable, CustomStringConvertible {

@@ -27,18 +27,13 @@ extension NodeAPI {
 
     func listReplicated(_ r: ReplicatedMemory, _ req: HTTPRequest) async throws -> HTTPResponse {
         let ns = try req.parameter("ns")
-        let records = try r.list(ns, prefix: QueryParameters(req).string("prefix") ?? "")
+        let prefix = QueryParameters(req).string("prefix") ?? ""
         if QueryParameters(req).string("summary") != nil {
-            // A cheap convergence check: equal summaries mean equal live contents (short of a
-            // hash collision), without formatting every entry.
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for rec in records {
-                for byte in rec.key.utf8 + [0] + rec.entry.value.jsonString.utf8 + [0] {
-                    hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-                }
-            }
-            return .json(["namespace": .string(ns), "count": .number(Double(records.count)), "hash": .string(String(hash, radix: 16))])
+            // A cheap convergence check (`ReplicatedMemory.summary`), without formatting every entry.
+            let s = try r.summary(ns, prefix: prefix)
+            return .json(["namespace": .string(ns), "count": .number(Double(s.count)), "hash": .string(String(s.hash, radix: 16))])
         }
+        let records = try r.list(ns, prefix: prefix)
         return .json(["namespace": .string(ns), "entries": .array(records.map { APIJSON.memoryEntry(key: $0.key, $0.entry) })])
     }
 

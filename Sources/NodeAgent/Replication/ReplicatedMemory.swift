@@ -127,17 +127,69 @@ public actor ReplicatedMemory {
     public nonisolated func list(_ namespace: String, prefix: String = "") throws -> [MemoryRecord] {
         try validateNamespace(namespace)
         let now = clock()
-        let head = namespace + "/"
+        let head = Array((namespace + "/").utf8)
+        // Byte-wise prefix tests and sorting: this runs over every key (a poll of a large
+        // namespace), and `String`'s Unicode-aware comparisons cost several times more.
         let out = state.withLock { s -> [MemoryRecord] in
             var out: [MemoryRecord] = []
-            for (rkey, v) in s.replicator.values where rkey.hasPrefix(head) {
-                let key = String(rkey.dropFirst(head.count))
-                guard key.hasPrefix(prefix), let e = Self.read(v, now: now) else { continue }
+            for (rkey, v) in s.replicator.values where rkey.utf8.starts(with: head) {
+                let key = String(Substring(rkey.utf8.dropFirst(head.count)))
+                guard prefix.isEmpty || key.hasPrefix(prefix), let e = Self.read(v, now: now) else { continue }
                 out.append(MemoryRecord(key: key, entry: e))
             }
             return out
         }
-        return out.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        return out.sorted { Self.utf8Precedes($0.key, $1.key) }
+    }
+
+    /// The count and a hash of the live entries whose key starts with `prefix`: equal summaries
+    /// mean equal live contents (short of a hash collision). The hash adds up one FNV-1a hash per
+    /// entry (key and value JSON), so it needs no sorting: a convergence check polls it while a
+    /// heal runs, and it holds the replica's lock only to copy the values out.
+    public nonisolated func summary(_ namespace: String, prefix: String = "") throws -> (count: Int, hash: UInt64) {
+        try validateNamespace(namespace)
+        let now = clock()
+        let head = Array((namespace + "/").utf8)
+        let live = state.withLock { s -> [(Substring.UTF8View, JSONValue)] in
+            var out: [(Substring.UTF8View, JSONValue)] = []
+            for (rkey, v) in s.replicator.values where rkey.utf8.starts(with: head) {
+                let key = rkey.utf8.dropFirst(head.count)
+                guard prefix.isEmpty || Substring(key).hasPrefix(prefix), let e = Self.read(v, now: now) else { continue }
+                out.append((key, e.value))
+            }
+            return out
+        }
+        var total: UInt64 = 0
+        var bytes: [UInt8] = []
+        for (key, value) in live {
+            // One buffer per entry, hashed in one call: key, a zero byte, the value's JSON.
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: key)
+            bytes.append(0)
+            if !value.write(into: &bytes) {
+                bytes.removeSubrange((key.count + 1)...)
+                bytes.append(contentsOf: "null".utf8)
+            }
+            var h = StableHash()
+            h.combine(bytes: bytes)
+            total &+= h.value
+        }
+        return (live.count, total)
+    }
+
+    /// UTF-8 byte order.
+    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                if n > 0, let xp = x.baseAddress, let yp = y.baseAddress {
+                    let c = memcmp(xp, yp, n)
+                    if c != 0 { return c < 0 }
+                }
+                return x.count < y.count
+            }
+        }
     }
 
     /// The members of the set under `key`, sorted by their JSON encoding; nil when there is no
@@ -153,14 +205,20 @@ public actor ReplicatedMemory {
     public nonisolated func liveKeyCounts() -> [String: Int] {
         let now = clock()
         return state.withLock { s in
-            var counts: [String: Int] = [:]
+            var counts: [Substring: Int] = [:]
+            var replicated: [Substring: Bool] = [:]
             for (rkey, v) in s.replicator.values {
-                guard let slash = rkey.firstIndex(of: "/") else { continue }
-                let ns = String(rkey[..<slash])
-                guard isReplicated(ns), Self.isLive(v, now: now) else { continue }
+                guard let slash = rkey.utf8.firstIndex(of: UInt8(ascii: "/")) else { continue }
+                let ns = rkey[..<slash]
+                let known = replicated[ns] ?? {
+                    let r = isReplicated(String(ns))
+                    replicated[ns] = r
+                    return r
+                }()
+                guard known, Self.isLive(v, now: now) else { continue }
                 counts[ns, default: 0] += 1
             }
-            return counts
+            return Dictionary(uniqueKeysWithValues: counts.map { (String($0.key), $0.value) })
         }
     }
 
