@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ClusterCore
 
@@ -126,22 +127,38 @@ struct KernelMemoryScopeTests {
 @Suite("Kernel shutdown")
 struct KernelShutdownTests {
     @Test func shutdownRefusesNewWorkWaitsThenCheckpointsEveryProcess() async throws {
-        let rec = RecordingHandler()
+        let gated = GatedHandler()
         let blocking = BlockingHandler()
-        let kernel = makeKernel(handlers: ["rec": rec, "block": blocking])
-        try kernel.register(AgentDefinition(name: "r", handler: "rec"))
+        let kernel = makeKernel(handlers: ["gated": gated, "block": blocking])
+        try kernel.register(AgentDefinition(name: "g", handler: "gated"))
         try kernel.register(AgentDefinition(name: "b", handler: "block"))
-        let quick = try await kernel.spawn("r")
+        let quick = try await kernel.spawn("g")
         let stuck = try await kernel.spawn("b")
-        let finishing = Task { try await kernel.execute(quick, AgentTask(input: ["sleepMs": 50, "output": "finished"])) }
+        let finishing = Task { try await kernel.execute(quick, AgentTask()) }
         let hanging = Task { try await kernel.execute(stuck, AgentTask()) }
-        #expect(await eventually { blocking.started.load(ordering: .relaxed) == 1 && kernel.process(quick)?.runningExecutions == 1 })
-        let saved = await kernel.shutdown(grace: .milliseconds(300))
-        #expect(try await finishing.value.output == "finished")          // finished within the grace period
+        #expect(await eventually { blocking.started.load(ordering: .relaxed) == 1 && gated.started.load(ordering: .relaxed) == 1 })
+        let shutdown = Task { await kernel.shutdown(grace: .seconds(3)) }
+        // Once new work is refused, the quick execution is let go: it finishes within the grace period.
+        #expect(await eventually { !kernel.accepting.load(ordering: .relaxed) })
+        gated.open()
+        let saved = await shutdown.value
+        #expect(try await finishing.value.output == "finished")
         await #expect(throws: KernelError.shuttingDown) { try await hanging.value }   // cancelled after it
         #expect(Set(saved.keys) == [quick, stuck])
         #expect(try kernel.readCheckpoint(try #require(saved[quick])).metadata.reason == .shutdown)
-        await #expect(throws: KernelError.shuttingDown) { try await kernel.spawn("r") }
+        await #expect(throws: KernelError.shuttingDown) { try await kernel.spawn("g") }
         await #expect(throws: KernelError.shuttingDown) { try await kernel.send(to: quick, payload: 1) }
+    }
+}
+
+/// Runs until the test opens it, then answers "finished".
+final class GatedHandler: AgentHandler {
+    let started = Atomic<Int>(0)
+    private let opened = Atomic<Bool>(false)
+    func open() { opened.store(true, ordering: .relaxed) }
+    func execute(_ task: AgentTask, context: ExecutionContext) async throws -> AgentOutput {
+        started.add(1, ordering: .relaxed)
+        while !opened.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(2)) }
+        return AgentOutput("finished")
     }
 }
