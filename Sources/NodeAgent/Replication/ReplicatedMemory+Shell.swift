@@ -141,6 +141,11 @@ extension ReplicatedMemory {
                 }
             case .updated(let keys):
                 dirty.formUnion(keys)
+                // A pruning decision from a peer is carried out at once, so it is persisted in the
+                // same transaction as the values it prunes: a restart in between would otherwise
+                // load the decision with unpruned values and prune them with no peers known (this
+                // replica its own owner), counting the departed member twice.
+                if keys.contains(Self.prunedKey) { dirty.formUnion(applyPruningDecisions()) }
             case .rejected(let from, let error):
                 let reason: String
                 switch error {
