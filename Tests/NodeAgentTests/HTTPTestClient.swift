@@ -9,7 +9,7 @@ import Glibc
 final class RawHTTPConnection: @unchecked Sendable {
     let fd: Int32
 
-    init(port: UInt16, timeoutSeconds: Int = 10) throws {
+    init(port: UInt16, timeoutSeconds: Int = 30) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClientError.io("socket") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
