@@ -111,8 +111,7 @@ public struct JSONWriter {
     }
 
     /// UTF-8 byte order, as `JSONEncoder` sorts keys.
-    @usableFromInline
-    static func precedes(_ a: String, _ b: String) -> Bool {
+    public static func precedes(_ a: String, _ b: String) -> Bool {
         var a = a, b = b
         return a.withUTF8 { x in
             b.withUTF8 { y in

@@ -1,3 +1,4 @@
+import AgentVMTestKit
 import ClusterCore
 import Foundation
 import Testing
@@ -5,19 +6,6 @@ import Testing
 /// `JSONValue.encoded()` is written by hand; it must stay byte for byte what `JSONEncoder` with
 /// `.sortedKeys` and `.withoutEscapingSlashes` writes through `JSONValue.encode(to:)`.
 @Suite struct JSONValueWriterTests {
-    /// SplitMix64, so every case is reproducible by its seed.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     /// Keys and strings that stress ordering and escaping: control characters, quotes,
     /// backslashes, slashes, DEL, U+2028/2029, a BOM, non-ASCII in several planes, decomposed and
     /// precomposed spellings of one character, digits that sort differently as numbers.
@@ -25,11 +13,11 @@ import Testing
                          "\u{C}", "\u{D}", "\u{1F}", "\u{7F}", "\u{2028}", "\u{2029}", "\u{FEFF}", "é", "e\u{301}",
                          "\u{212B}", "\u{C5}", "ß", "😀", "\u{FFFF}", "\u{10000}", "日本", " "]
 
-    static func text(_ g: inout Generator) -> String {
+    static func text(_ g: inout AgentVMTestKit.SeededRandom) -> String {
         (0..<g.int(4)).map { _ in pieces[g.int(pieces.count)] }.joined()
     }
 
-    static func number(_ g: inout Generator) -> Double {
+    static func number(_ g: inout AgentVMTestKit.SeededRandom) -> Double {
         switch g.int(8) {
         case 0: return Double(Int64(bitPattern: g.next()) >> g.int(64))
         case 1: return Double(bitPattern: g.next())
@@ -41,7 +29,7 @@ import Testing
         }
     }
 
-    static func value(_ g: inout Generator, depth: Int = 0) -> JSONValue {
+    static func value(_ g: inout AgentVMTestKit.SeededRandom, depth: Int = 0) -> JSONValue {
         switch g.int(depth > 3 ? 4 : 6) {
         case 0: return .null
         case 1: return .bool(g.int(2) == 0)
@@ -64,7 +52,7 @@ import Testing
     }
 
     @Test func matchesJSONEncoderOnRandomValues() {
-        var g = Generator(state: 42)
+        var g = AgentVMTestKit.SeededRandom(seed: 42)
         for n in 0..<3_000 {
             let v = Self.value(&g)
             let expected = Self.reference(v)
@@ -74,7 +62,7 @@ import Testing
     }
 
     @Test func matchesJSONEncoderOnNumbers() {
-        var g = Generator(state: 7)
+        var g = AgentVMTestKit.SeededRandom(seed: 7)
         for _ in 0..<20_000 {
             let d = Self.number(&g)
             guard d.isFinite else { continue }

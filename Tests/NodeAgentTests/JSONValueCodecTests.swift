@@ -9,21 +9,9 @@ import Transport
 /// Replicated memory reads and writes `JSONValue`s with the replication codec (`JSONReadable`,
 /// `JSONWritable`); both must match `JSONDecoder`/`JSONEncoder` over `JSONValue`'s `Codable`.
 @Suite struct JSONValueCodecTests {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static let pieces = ["", "a", "\"", "\\", "/", "\u{0}", "\u{1F}", "\n", "\u{7F}", "\u{2028}", "é", "e\u{301}", "😀", "k"]
 
-    static func value(_ g: inout Generator, depth: Int = 0) -> JSONValue {
+    static func value(_ g: inout AgentVMTestKit.SeededRandom, depth: Int = 0) -> JSONValue {
         switch g.int(depth > 3 ? 4 : 6) {
         case 0: return .null
         case 1: return .bool(g.int(2) == 0)
@@ -49,7 +37,7 @@ import Transport
     }
 
     @Test func readsAndWritesAsFoundationDoes() throws {
-        var g = Generator(state: 11)
+        var g = AgentVMTestKit.SeededRandom(seed: 11)
         for n in 0..<1_500 {
             let v = Self.value(&g)
             let bytes = v.encoded()

@@ -19,6 +19,11 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Hashable {
         Double(next() >> 11) * 0x1.0p-53
     }
 
+    /// A draw in 0..<n (by modulo: a bias below 2^-40 for the small `n` tests use).
+    public mutating func int(_ n: Int) -> Int {
+        Int(next() % UInt64(max(n, 1)))
+    }
+
     /// True with probability `p`.
     public mutating func chance(_ p: Double) -> Bool {
         p > 0 && unit() < p

@@ -139,7 +139,7 @@ public actor ReplicatedMemory {
             }
             return out
         }
-        return out.sorted { Self.utf8Precedes($0.key, $1.key) }
+        return out.sorted { JSONWriter.precedes($0.key, $1.key) }
     }
 
     /// The count and a hash of the live entries whose key starts with `prefix`: equal summaries
@@ -175,21 +175,6 @@ public actor ReplicatedMemory {
             total &+= h.value
         }
         return (live.count, total)
-    }
-
-    /// UTF-8 byte order.
-    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let n = min(x.count, y.count)
-                if n > 0, let xp = x.baseAddress, let yp = y.baseAddress {
-                    let c = memcmp(xp, yp, n)
-                    if c != 0 { return c < 0 }
-                }
-                return x.count < y.count
-            }
-        }
     }
 
     /// The members of the set under `key`, sorted by their JSON encoding; nil when there is no
