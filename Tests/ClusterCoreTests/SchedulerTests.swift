@@ -1,3 +1,4 @@
+import AgentVMTestKit
 import Foundation
 import Synchronization
 import Testing
@@ -230,9 +231,9 @@ final class FailingTimes: Sendable {
         #expect(policy.delay(beforeRetry: 1, random: 1) == .milliseconds(50))
         func waits(seed: UInt64) async throws -> [Duration] {
             let sleeps = RecordedSleeps()
-            let random = SeededRandom(seed: seed)
+            let random = Mutex(AgentVMTestKit.SeededRandom(seed: seed))
             let flaky = FailingTimes(.max)
-            let scheduler = Scheduler(random: { random.next() }, sleep: sleeps.sleep)
+            let scheduler = Scheduler(random: { random.withLock { $0.unit() } }, sleep: sleeps.sleep)
             _ = try await scheduler.run([ScheduledTask(id: "j", retry: policy) { _ in try flaky.call() }], strategy: .sequential)
             return sleeps.all
         }

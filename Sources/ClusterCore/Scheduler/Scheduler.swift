@@ -15,7 +15,7 @@ public final class Scheduler: Sendable {
     private let counters = Mutex(SchedulerStats())
 
     /// - Parameters:
-    ///   - random: numbers in 0..<1 for backoff jitter (pass a `SeededRandom` in tests).
+    ///   - random: numbers in 0..<1 for backoff jitter (tests pass a seeded generator).
     ///   - sleep: waits out a backoff; throws if cancelled.
     public init(events: EventBus? = nil,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
@@ -226,25 +226,5 @@ public final class Scheduler: Sendable {
             do { try await sleep(wait) } catch { return result(.cancelled, nil, "cancelled during backoff") }
             if Task.isCancelled { return result(.cancelled, nil, "cancelled during backoff") }
         }
-    }
-}
-
-/// A deterministic source of numbers in 0..<1 (SplitMix64), for reproducible jitter in tests.
-public final class SeededRandom: Sendable {
-    private let state: Mutex<UInt64>
-
-    /// The same seed gives the same sequence.
-    public init(seed: UInt64) { state = Mutex(seed) }
-
-    /// The next number in 0..<1.
-    public func next() -> Double {
-        let bits = state.withLock { s -> UInt64 in
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        return Double(bits >> 11) / Double(1 << 53)
     }
 }
