@@ -14,7 +14,7 @@ import Synchronization
 /// WAL's size after each commit). Past `threshold` frames this thread runs a PASSIVE checkpoint,
 /// which copies the bulk while batches go on committing. A checkpoint that ran concurrently with
 /// commits leaves their frames behind, and SQLite starts the WAL over only once every frame is
-/// copied; so the writer then copies that remainder itself, between two batches (`finishOnWriter`),
+/// copied; so the writer then copies that remainder itself, between two batches (`afterCommit`),
 /// and the WAL file is reused instead of growing. If the WAL still reaches `limit` frames (this
 /// thread is starved), the writer checkpoints inline, as SQLite would.
 final class SQLiteCheckpointer: Sendable {
@@ -30,9 +30,10 @@ final class SQLiteCheckpointer: Sendable {
         var requested = false
         var running = false
         var closed = false
-        /// A background checkpoint ended; the writer copies what was committed meanwhile.
-        var remainder = false
     }
+    /// A background checkpoint ended and the WAL has not started over since: the writer copies what
+    /// was committed meanwhile. Written under `state`'s lock, read by the writer without it.
+    private let remainder = Atomic<Bool>(false)
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -66,22 +67,31 @@ final class SQLiteCheckpointer: Sendable {
 
     /// Called by the writer thread between batches (no transaction open): starts a background
     /// checkpoint past the threshold, copies a finished checkpoint's remainder, or checkpoints
-    /// inline past the limit.
+    /// inline past the limit while no background checkpoint runs.
     func afterCommit(writer: SQLiteConnection) {
         let frames = walFrames.value.load(ordering: .relaxed)
-        guard frames >= threshold else { return }
-        let (signal, finish) = state.withLock { s -> (Bool, Bool) in
-            if s.running || s.closed { return (false, false) }
-            if s.remainder {
-                s.remainder = false
-                return (false, true)
-            }
-            guard !s.requested else { return (false, false) }
-            s.requested = true
-            return (true, false)
+        if frames < threshold {
+            // The WAL started over: a finished background checkpoint left nothing behind.
+            if remainder.load(ordering: .relaxed) { remainder.store(false, ordering: .relaxed) }
+            return
         }
-        if signal { wake.signal(); return }
-        if finish || frames >= limit { checkpointOnWriter(writer) }
+        enum Action { case none, signal, inline }
+        let action = state.withLock { s -> Action in
+            if s.running || s.closed { return .none }
+            if remainder.load(ordering: .relaxed) {
+                remainder.store(false, ordering: .relaxed)
+                return .inline
+            }
+            if frames >= limit { return .inline }
+            guard !s.requested else { return .none }
+            s.requested = true
+            return .signal
+        }
+        switch action {
+        case .none: break
+        case .signal: wake.signal()
+        case .inline: checkpointOnWriter(writer)
+        }
     }
 
     /// Stops the thread and closes its connection; waits for a running checkpoint to end.
@@ -115,14 +125,16 @@ final class SQLiteCheckpointer: Sendable {
             }
             guard let run else { break }
             guard run else { continue }
-            let copied = checkpoint(connection) != nil
-            if copied { background.wrappingAdd(1, ordering: .relaxed) }
+            let result = checkpoint(connection)
+            if result != nil { background.wrappingAdd(1, ordering: .relaxed) }
             // Commits made while it ran are left in the WAL (a checkpoint copies only what was
             // committed when it began), and the WAL starts over only once nothing is left: the
-            // writer copies the rest between two batches.
+            // writer copies the rest between two batches. The WAL hook tells whether there is any.
             state.withLock { s in
                 s.running = false
-                s.remainder = copied
+                if let log = result?.0, walFrames.value.load(ordering: .relaxed) > log {
+                    remainder.store(true, ordering: .relaxed)
+                }
             }
         }
         connection.close()
@@ -135,6 +147,8 @@ final class SQLiteCheckpointer: Sendable {
         var log: Int32 = 0
         var copied: Int32 = 0
         let rc = sqlite3_wal_checkpoint_v2(conn.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
+        // Another connection's checkpoint is under way: not a failure, that one does the work.
+        if rc == SQLITE_BUSY { return nil }
         guard rc == SQLITE_OK else {
             failures.wrappingAdd(1, ordering: .relaxed)
             return nil
