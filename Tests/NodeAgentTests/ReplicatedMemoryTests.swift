@@ -181,3 +181,40 @@ import Transport
         await group.stopAll()
     }
 }
+
+@Suite struct ReplicatedPruningDecisionTests {
+    /// A pruning decision taken by one replica is carried out by the others as soon as it arrives
+    /// (not by their pruning loop later), so it is persisted in the same transaction as the values
+    /// it prunes and a restart cannot find the one without the other.
+    @Test func aPruningDecisionFromAPeerIsCarriedOutWhenItArrives() async throws {
+        let transport = InProcessTransport()
+        let directory = try TempDirectory(prefix: "pruning-decision")
+        defer { directory.remove() }
+        let clock = TestWallClock()
+        var options = ReplicaGroup.options()
+        options.pruneAfter = 1_000
+        var replicas: [(ReplicatedMemory, SQLiteDatabase)] = []
+        for id in ["n1", "n2"] {
+            let db = try SQLiteDatabase(path: directory.file("\(id).sqlite").path)
+            let memory = try await ReplicatedMemory(nodeID: id, options: options, database: db, clock: clock.function)
+            try await memory.start(transport: transport, peers: { ["n1", "n2"] })
+            replicas.append((memory, db))
+        }
+        let (decider, other) = (replicas[0].0, replicas[1].0)
+        try await other.increment("shared", "hits", by: 2)
+        #expect(try await waitUntil(deadline: .seconds(20)) { try decider.entry("shared", "hits")?.value == 2 })
+        // Only n1 watches membership; n3 has been dead longer than `pruneAfter` once the clock moves.
+        await decider.startPruning(members: { ["n1": "alive", "n2": "alive", "n3": "dead"] }, every: .milliseconds(20))
+        #expect(await waitUntil(deadline: .seconds(20)) {
+            clock.advance(500)
+            return decider.prunedReplicas == ["n3"]
+        })
+        #expect(await waitUntil(deadline: .seconds(20)) { other.prunedReplicas == ["n3"] })
+        #expect(try other.entry("shared", "hits")?.value == 2)
+        await decider.stopPruning()
+        for (memory, db) in replicas {
+            await memory.stop()
+            db.close()
+        }
+    }
+}
