@@ -26,19 +26,22 @@ let package = Package(
         .target(name: "ChildProcess", swiftSettings: strict),
         // The transport abstraction (publish, subscribe, request) and its in-process implementation.
         .target(name: "Transport", swiftSettings: strict),
+        // The project's one JSON codec: a pull parser and a writer byte-identical to JSONEncoder with
+        // sorted keys, for the replication wire format and JSONValue.
+        .target(name: "JSONCodec", swiftSettings: strict),
         // The local kernel: agents, processes, events, memory, broker, tools, scheduler, contracts,
         // checkpoints. No network code.
-        .target(name: "ClusterCore", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "ClusterCore", dependencies: ["JSONCodec", "CSQLite"], swiftSettings: strict),
         // libnats wrapped once: connections, pub/sub, request/reply, JetStream; implements Transport.
         .target(name: "NATSBridge", dependencies: ["CNATS", "Transport"], swiftSettings: strict),
         // Membership and failure detection: a pure core plus a thin shell over Transport.
         .target(name: "Gossip", dependencies: ["Transport"], swiftSettings: strict),
         // Replicated data types and delta replication: a pure core plus a thin shell over Transport.
-        .target(name: "CRDT", dependencies: ["Transport"], swiftSettings: strict),
+        .target(name: "CRDT", dependencies: ["Transport", "JSONCodec"], swiftSettings: strict),
         // One node: wires the kernel and cluster services, HTTP API, config, lifecycle.
         .target(
             name: "NodeAgent",
-            dependencies: ["ClusterCore", "Transport", "NATSBridge", "Gossip", "CRDT", "ChildProcess", "CYAML", "CMicroHTTPD", "CSQLite"],
+            dependencies: ["ClusterCore", "Transport", "NATSBridge", "Gossip", "CRDT", "JSONCodec", "ChildProcess", "CYAML", "CMicroHTTPD", "CSQLite"],
             swiftSettings: strict),
         .executableTarget(name: "agentvm-node", dependencies: ["NodeAgent"], swiftSettings: strict),
         .executableTarget(
@@ -54,14 +57,15 @@ let package = Package(
         .target(name: "AgentVMTestKit", dependencies: ["Transport", "Gossip", "ChildProcess"], swiftSettings: strict),
 
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"], swiftSettings: strict),
+        .testTarget(name: "JSONCodecTests", dependencies: ["JSONCodec"], swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "AgentVMTestKit"], swiftSettings: strict),
-        .testTarget(name: "ClusterCoreTests", dependencies: ["ClusterCore", "AgentVMTestKit"], swiftSettings: strict),
+        .testTarget(name: "ClusterCoreTests", dependencies: ["ClusterCore", "JSONCodec", "AgentVMTestKit"], swiftSettings: strict),
         .testTarget(name: "NATSBridgeTests", dependencies: ["NATSBridge", "Transport", "AgentVMTestKit", "ChildProcess"], swiftSettings: strict),
         .testTarget(name: "GossipTests", dependencies: ["Gossip", "Transport", "AgentVMTestKit"], swiftSettings: strict),
-        .testTarget(name: "CRDTTests", dependencies: ["CRDT", "Transport", "AgentVMTestKit"], swiftSettings: strict),
+        .testTarget(name: "CRDTTests", dependencies: ["CRDT", "JSONCodec", "Transport", "AgentVMTestKit"], swiftSettings: strict),
         .testTarget(
             name: "NodeAgentTests",
-            dependencies: ["NodeAgent", "ClusterCore", "Transport", "NATSBridge", "AgentVMTestKit", "ChildProcess"],
+            dependencies: ["NodeAgent", "ClusterCore", "CRDT", "JSONCodec", "Transport", "NATSBridge", "AgentVMTestKit", "ChildProcess"],
             swiftSettings: strict),
     ]
 )

@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// The set of events a dot-based state has seen: a compact version vector plus a "dot cloud" of
 /// events seen out of order. Kept canonical (every dot that extends the vector is folded into it),
 /// so equal event sets are equal values.

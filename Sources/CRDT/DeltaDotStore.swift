@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// The state of an observed-remove type (ORSet, MVRegister, ORMap) together with the delta of its
 /// local mutations: the one place that does their dot bookkeeping, so each type only says what a
 /// key and a value are. Equality, hashing and the encoding cover the state, never the delta.

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 
 /// Per-key and per-bucket hashes of a replicator's values for anti-entropy, kept up to date
 /// lazily: a changed key is only re-encoded when its hash or encoding is next asked for.

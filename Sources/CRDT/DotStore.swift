@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// The kernel shared by the observed-remove types (ORSet, ORMap, MVRegister): per key, the live
 /// values each tagged with the dot of the write that made it, plus the causal context of every
 /// write ever seen. A removal leaves no tombstone: the removed dots simply stay in the context, so

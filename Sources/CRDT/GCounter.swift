@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// A grow-only counter: one monotone count per replica; the value is their sum. Counts saturate
 /// at `UInt64.max` rather than trap.
 public struct GCounter: DeltaReplicatedData {

@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// A hybrid logical clock timestamp (Kulkarni et al. 2014): wall-clock milliseconds, a logical
 /// counter for events within the same millisecond or behind a faster remote clock, and the node id
 /// that breaks the remaining ties. Ordered by (wall, logical, node): a total order.

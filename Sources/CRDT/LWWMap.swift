@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// A map from string keys to last-writer-wins values, with per-key time-to-live and deletes that
 /// stay deleted.
 ///

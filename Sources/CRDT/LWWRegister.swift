@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// A last-writer-wins register: the value with the greatest hybrid logical clock timestamp wins;
 /// equal timestamps come from one write, and the node id inside the timestamp breaks all other
 /// ties.

@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// A multi-value register: a write replaces every value it has observed; concurrent writes are all
 /// kept until a later write, which has seen them, replaces them. A dot store with the single key 0.
 public struct MVRegister<Value: Codable & Hashable & Sendable>: DeltaReplicatedData {

@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// An observed-remove map from string keys to nested replicated values, add-wins on keys.
 ///
 /// Every update of a key stores, under a fresh dot, the key's whole new value and drops the dots

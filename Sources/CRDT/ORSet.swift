@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// An observed-remove set with add-wins semantics and no tombstones. Each add tags the element
 /// with a fresh dot; a remove drops the dots it has observed. An add concurrent with a remove
 /// carries a dot the remover never saw, so the element stays: add wins.

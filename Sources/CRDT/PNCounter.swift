@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// A counter that goes up and down: two grow-only counters, increments and decrements.
 public struct PNCounter: DeltaReplicatedData {
     /// Increments.

@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// The identity of a replica: the node id string. A node that restarts with its state keeps its id;
 /// a node that was pruned must never come back under the same id.
 public struct ReplicaID: Sendable, Hashable, Comparable, Codable, CodingKeyRepresentable,

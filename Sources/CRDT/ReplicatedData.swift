@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 
 /// A state-based replicated data type (CvRDT): replicas converge by merging whole states.
 ///
@@ -77,9 +78,7 @@ public enum CRDTCoding {
 
     /// `encode` through `JSONEncoder`: the reference `JSONWritable` types are held to.
     public static func encodeWithFoundation<T: Encodable>(_ value: T) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(value)
+        try JSONWriter.encodeWithFoundation(value)
     }
 
     /// Decodes a value written by `encode` (with `JSONReader` when `T` is `JSONReadable`).

@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// One replicated value of any of the kinds the memory bus uses, so one `Replicator` can hold
 /// counters, sets and maps under different keys.
 ///

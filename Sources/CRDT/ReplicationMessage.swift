@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 
 /// A position in a replica's stream of delta batches: the replica's incarnation (`epoch`, new on
 /// every start) and the batch sequence number within it.

@@ -1,3 +1,5 @@
+import JSONCodec
+
 /// A version vector: per replica, the number of events seen from it. Entries that are zero are not
 /// stored, so equal vectors are equal values.
 public struct VersionVector: DeltaReplicatedData {

@@ -3,8 +3,9 @@ import ClusterCore
 import Foundation
 import Testing
 
-/// `JSONValue.encoded()` is written by hand; it must stay byte for byte what `JSONEncoder` with
-/// `.sortedKeys` and `.withoutEscapingSlashes` writes through `JSONValue.encode(to:)`.
+/// `JSONValue.encoded()` is written with `JSONWriter`; it must stay byte for byte what
+/// `JSONEncoder` with `.sortedKeys` and `.withoutEscapingSlashes` writes through
+/// `JSONValue.encode(to:)`.
 @Suite struct JSONValueWriterTests {
     /// Keys and strings that stress ordering and escaping: control characters, quotes,
     /// backslashes, slashes, DEL, U+2028/2029, a BOM, non-ASCII in several planes, decomposed and

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 
 /// A JSON value: what agents take as input, return as output, store in memory and send as messages.
 public enum JSONValue: Sendable, Hashable {
@@ -90,10 +91,14 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
 }
 
 extension JSONValue {
-    /// Parses JSON text. Throws `JSONValue.ParseError` with the decoder's reason.
+    /// Parses JSON text, accepting exactly what `JSONDecoder` accepts for `JSONValue` (read with
+    /// `JSONReader`; a byte-order mark or UTF-16/32 text goes through `JSONDecoder` itself).
+    /// Throws `JSONValue.ParseError` naming what was wrong and where (field path, byte offset).
     public static func parse(_ data: Data) throws -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONReader.decode(JSONValue.self, from: data)
+        } catch let error as JSONReadError {
+            throw ParseError(reason: error.description)
         } catch {
             throw ParseError(reason: Self.describe(error))
         }
@@ -103,8 +108,8 @@ extension JSONValue {
     public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
 
     /// Compact JSON with sorted keys, so equal values encode to equal bytes: the bytes
-    /// `JSONEncoder` (`.sortedKeys`, `.withoutEscapingSlashes`) writes, written by hand
-    /// (`write(into:)`) because this is on the memory path. A non-finite number, which JSON cannot
+    /// `JSONEncoder` (`.sortedKeys`, `.withoutEscapingSlashes`) writes, written with `JSONWriter`
+    /// (`write(to:)`) because this is on the memory path. A non-finite number, which JSON cannot
     /// hold, makes the whole value `null`, as the encoder's failure did.
     public func encoded() -> Data { Data(utf8Bytes()) }
 
@@ -112,13 +117,18 @@ extension JSONValue {
     public var jsonString: String { String(decoding: utf8Bytes(), as: UTF8.self) }
 
     private func utf8Bytes() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        return write(into: &out) ? out : Array("null".utf8)
+        var writer = JSONWriter()
+        do {
+            try write(to: &writer)
+            return writer.bytes
+        } catch {
+            return Array("null".utf8)
+        }
     }
 
     /// Why a JSON text did not parse.
     public struct ParseError: Error, Sendable, CustomStringConvertible {
+        /// What was wrong, and where.
         public let reason: String
         public var description: String { "invalid JSON: \(reason)" }
     }

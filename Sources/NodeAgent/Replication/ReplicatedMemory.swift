@@ -1,6 +1,7 @@
 import ClusterCore
 import CRDT
 import Foundation
+import JSONCodec
 import Transport
 
 /// The shared namespace (and every namespace declared `replicated`) as CRDT replicas: each key is

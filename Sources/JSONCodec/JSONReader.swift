@@ -29,14 +29,19 @@ public struct JSONReadError: Error, Sendable, Hashable, CustomStringConvertible 
 /// document order by typed calls; whatever is skipped is still checked to be well-formed.
 ///
 /// A reader only exists inside `JSONReader.read(_:_:)`, which holds the bytes for it.
+///
+/// The reading methods are `@inlinable` (with `@usableFromInline` internals) so that callers in
+/// other modules, such as the CRDT decoders, specialize and inline them as they would in this
+/// module; error paths stay out of line.
 public struct JSONReader {
-    private let bytes: UnsafeRawBufferPointer
-    private var i = 0
-    private var depth = 0
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline var i = 0
+    @usableFromInline var depth = 0
     /// The field path of the value being read, for error messages.
-    private var path: [PathComponent] = []
+    @usableFromInline var path: [PathComponent] = []
 
-    private enum PathComponent {
+    @usableFromInline
+    enum PathComponent {
         case key(String)
         case field(StaticString)
         case index(Int)
@@ -45,9 +50,11 @@ public struct JSONReader {
     /// Nesting deeper than this is rejected, as `JSONDecoder` does, so input cannot exhaust the stack.
     public static let maxDepth = 512
 
-    private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    @usableFromInline
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     /// Reads one JSON document from `data` with `body`, then checks nothing but whitespace follows.
+    @inlinable
     public static func read<T>(_ data: Data, _ body: (inout JSONReader) throws -> T) throws -> T {
         try data.withUnsafeBytes { raw in
             var reader = JSONReader(raw)
@@ -66,8 +73,8 @@ public struct JSONReader {
     }
 
     /// Whether `data` is in a form only `JSONDecoder` handles (a byte-order mark, or UTF-16/32).
-    @usableFromInline
-    static func usesFoundation(_ data: Data) -> Bool {
+    @inlinable
+    public static func usesFoundation(_ data: Data) -> Bool {
         guard let first = data.first else { return false }
         if first == 0xEF || first == 0xFE || first == 0xFF || first == 0 { return true }
         return data.count >= 2 && data[data.startIndex + 1] == 0
@@ -78,7 +85,8 @@ public struct JSONReader {
     /// An error at the current position naming the current field path.
     public func error(_ reason: String) -> JSONReadError { error(reason, at: i) }
 
-    private func error(_ reason: String, at offset: Int) -> JSONReadError {
+    @usableFromInline
+    func error(_ reason: String, at offset: Int) -> JSONReadError {
         JSONReadError(path: pathString, offset: offset, reason: reason)
     }
 
@@ -95,6 +103,7 @@ public struct JSONReader {
     // MARK: - Typed reads
 
     /// How many bytes are left after the current position.
+    @inlinable
     public var bytesLeft: Int { bytes.count - i }
 
     /// The kinds of JSON value.
@@ -103,6 +112,7 @@ public struct JSONReader {
     }
 
     /// The kind of the next value (after whitespace).
+    @inlinable
     public mutating func peekKind() throws -> Kind {
         skipSpace()
         guard i < bytes.count else { throw error("unexpected end of data") }
@@ -118,6 +128,7 @@ public struct JSONReader {
     }
 
     /// Consumes `null` if it comes next; false (consuming nothing) otherwise.
+    @inlinable
     public mutating func readNull() throws -> Bool {
         guard try peekKind() == .null else { return false }
         try literal("null")
@@ -125,6 +136,7 @@ public struct JSONReader {
     }
 
     /// Reads `true` or `false`.
+    @inlinable
     public mutating func readBool() throws -> Bool {
         let kind = try peekKind()
         guard kind == .bool else { throw mismatch(Bool.self, kind) }
@@ -137,6 +149,7 @@ public struct JSONReader {
     }
 
     /// Reads a string, unescaping it.
+    @inlinable
     public mutating func readString() throws -> String {
         let kind = try peekKind()
         guard kind == .string else { throw mismatch(String.self, kind) }
@@ -145,6 +158,7 @@ public struct JSONReader {
 
     /// Reads a number as a `Double`, as `JSONDecoder` does: rejected if out of range (infinite,
     /// or rounded to zero from non-zero digits).
+    @inlinable
     public mutating func readDouble() throws -> Double {
         let kind = try peekKind()
         guard kind == .number else { throw mismatch(Double.self, kind) }
@@ -163,6 +177,7 @@ public struct JSONReader {
 
     /// Reads a number as an integer of type `T`, as `JSONDecoder` does: an integer literal that
     /// fits, or (through `JSONDecoder` itself, for exactness) a fraction or exponent form.
+    @inlinable
     public mutating func readInteger<T: FixedWidthInteger & Decodable>(_ type: T.Type = T.self) throws -> T {
         let kind = try peekKind()
         guard kind == .number else { throw mismatch(T.self, kind) }
@@ -190,14 +205,20 @@ public struct JSONReader {
             throw error("number \(Self.text(bytes, start, n.end)) is not representable as \(T.self)", at: start)
         }
         // Fractions and exponents are rare: JSONDecoder's own rules decide them.
-        let slice = Data(UnsafeRawBufferPointer(rebasing: bytes[start..<n.end]))
+        return try integerWithFoundation(T.self, start, n.end)
+    }
+
+    @usableFromInline
+    func integerWithFoundation<T: FixedWidthInteger & Decodable>(_ type: T.Type, _ start: Int, _ end: Int) throws -> T {
+        let slice = Data(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
         do { return try JSONDecoder().decode(T.self, from: slice) } catch {
-            throw self.error("number \(Self.text(bytes, start, n.end)) is not representable as \(T.self)", at: start)
+            throw self.error("number \(Self.text(bytes, start, end)) is not representable as \(T.self)", at: start)
         }
     }
 
     /// Reads an array, calling `element` once per element with the reader at it; `element` must
     /// read (or skip) exactly one value.
+    @inlinable
     public mutating func readArray(_ element: (inout JSONReader, Int) throws -> Void) throws {
         let kind = try peekKind()
         guard kind == .array else { throw mismatch([Any].self, kind) }
@@ -235,6 +256,7 @@ public struct JSONReader {
     /// value; `member` must read (or skip) exactly that value. Duplicate keys are all passed on:
     /// `JSONDecoder` counts the first, so a caller keeping values must skip the others
     /// (`readMap` does).
+    @inlinable
     public mutating func readObject(_ member: (inout JSONReader, String) throws -> Void) throws {
         try members { r in
             let key = try r.scanString()
@@ -260,6 +282,7 @@ public struct JSONReader {
     /// Reads an object with the fields `keys`, as a synthesized `Decodable` struct does: `field`
     /// is called with the index of each known key (the first of duplicates) and must read its
     /// value; unknown keys are skipped; a key not found that is not in `optional` is an error.
+    @inlinable
     public mutating func readFields(_ keys: [StaticString], optional: [StaticString] = [],
                                     _ field: (inout JSONReader, Int) throws -> Void) throws {
         var found: UInt64 = 0
@@ -279,6 +302,7 @@ public struct JSONReader {
 
     /// Reads an enum as a synthesized `Decodable` does: an object with exactly one key naming a
     /// case (unknown keys are ignored), whose value `payload` reads given the case's index.
+    @inlinable
     public mutating func readCase(_ cases: [StaticString], _ payload: (inout JSONReader, Int) throws -> Void) throws {
         var seen: UInt64 = 0
         var distinct = 0
@@ -298,7 +322,8 @@ public struct JSONReader {
 
     /// The object syntax: `{`, members separated by commas (a trailing one allowed), `}`.
     /// `member` is called at each member's key and must read the key, the colon and the value.
-    private mutating func members(_ member: (inout JSONReader) throws -> Void) throws {
+    @inlinable
+    mutating func members(_ member: (inout JSONReader) throws -> Void) throws {
         let kind = try peekKind()
         guard kind == .object else { throw mismatch([String: Any].self, kind) }
         try enter()
@@ -329,7 +354,8 @@ public struct JSONReader {
         depth -= 1
     }
 
-    private mutating func colon() throws {
+    @inlinable
+    mutating func colon() throws {
         skipSpace()
         guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
         i += 1
@@ -337,7 +363,8 @@ public struct JSONReader {
 
     /// Reads the key at `i` and returns its index in `names`, nil when it is none of them. A plain
     /// ASCII key is compared in place, without making a string.
-    private mutating func scanKey(_ names: [StaticString]) throws -> Int? {
+    @inlinable
+    mutating func scanKey(_ names: [StaticString]) throws -> Int? {
         var j = i + 1
         while j < bytes.count {
             let c = bytes[j]
@@ -358,11 +385,13 @@ public struct JSONReader {
         return Self.caseIndex(key, in: names)
     }
 
-    private static func same(_ a: StaticString, _ b: StaticString) -> Bool {
+    @inlinable
+    static func same(_ a: StaticString, _ b: StaticString) -> Bool {
         a.utf8CodeUnitCount == b.utf8CodeUnitCount && memcmp(a.utf8Start, b.utf8Start, a.utf8CodeUnitCount) == 0
     }
 
     /// The position of `key` in `names`, compared byte for byte.
+    @inlinable
     static func caseIndex(_ key: String, in names: [StaticString]) -> Int? {
         var key = key
         return key.withUTF8 { kb in
@@ -374,6 +403,7 @@ public struct JSONReader {
     }
 
     /// Skips one value, checking it is well-formed.
+    @inlinable
     public mutating func skipValue() throws {
         switch try peekKind() {
         case .null: try literal("null")
@@ -419,21 +449,25 @@ public struct JSONReader {
 
     // MARK: - Scanning
 
-    private func mismatch(_ type: Any.Type, _ found: Kind) -> JSONReadError {
+    @usableFromInline
+    func mismatch(_ type: Any.Type, _ found: Kind) -> JSONReadError {
         error("expected to decode \(type) but found \(found) instead")
     }
 
-    private mutating func enter() throws {
+    @inlinable
+    mutating func enter() throws {
         depth += 1
         guard depth <= Self.maxDepth else { throw error("nested more than \(Self.maxDepth) levels deep") }
     }
 
-    private mutating func finish() throws {
+    @inlinable
+    mutating func finish() throws {
         skipSpace()
         guard i == bytes.count else { throw error("unexpected '\(Self.show(bytes[i]))' after the JSON value") }
     }
 
-    private mutating func skipSpace() {
+    @inlinable
+    mutating func skipSpace() {
         while i < bytes.count {
             switch bytes[i] {
             case 0x20, 0x0A, 0x0D, 0x09: i += 1
@@ -442,7 +476,8 @@ public struct JSONReader {
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws {
+    @inlinable
+    mutating func literal(_ word: StaticString) throws {
         let n = word.utf8CodeUnitCount
         guard i + n <= bytes.count else { throw error("unexpected end of data") }
         for k in 0..<n where bytes[i + k] != word.utf8Start[k] {
@@ -453,15 +488,25 @@ public struct JSONReader {
 
     /// A scanned number: where its digits start, where it ends, and whether it is an integer
     /// literal (no fraction or exponent).
-    private struct NumberToken {
-        let negative: Bool
-        let digitsStart: Int
-        let end: Int
-        let plain: Bool
+    @usableFromInline
+    struct NumberToken {
+        @usableFromInline let negative: Bool
+        @usableFromInline let digitsStart: Int
+        @usableFromInline let end: Int
+        @usableFromInline let plain: Bool
+
+        @inlinable
+        init(negative: Bool, digitsStart: Int, end: Int, plain: Bool) {
+            self.negative = negative
+            self.digitsStart = digitsStart
+            self.end = end
+            self.plain = plain
+        }
     }
 
     /// Scans `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-    private mutating func scanNumber() throws -> NumberToken {
+    @inlinable
+    mutating func scanNumber() throws -> NumberToken {
         let start = i
         let negative = bytes[i] == UInt8(ascii: "-")
         if negative { i += 1 }
@@ -496,9 +541,11 @@ public struct JSONReader {
         return NumberToken(negative: negative, digitsStart: digitsStart, end: i, plain: plain)
     }
 
-    private static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+    @inlinable
+    static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
-    private static func digitValue(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Int64 {
+    @inlinable
+    static func digitValue(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Int64 {
         var v: Int64 = 0
         for k in from..<to { v = v * 10 + Int64(b[k] &- 0x30) }
         return v
@@ -506,7 +553,8 @@ public struct JSONReader {
 
     /// Whether a number that parsed as zero has no non-zero digit before its exponent (so it is
     /// zero, not an underflow).
-    private static func isTrueZero(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
+    @usableFromInline
+    static func isTrueZero(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
         for k in from..<to {
             switch b[k] {
             case UInt8(ascii: "1")...UInt8(ascii: "9"): return false
@@ -517,19 +565,23 @@ public struct JSONReader {
         return true
     }
 
-    private static func text(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> String {
+    @usableFromInline
+    static func text(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: b[from..<to]), as: UTF8.self)
     }
 
-    private static func show(_ c: UInt8) -> String {
+    @usableFromInline
+    static func show(_ c: UInt8) -> String {
         c >= 0x20 && c < 0x7F ? String(UnicodeScalar(c)) : "\\u{\(String(c, radix: 16))}"
     }
 
     /// Skips a string, checking its escapes and UTF-8.
-    private mutating func skipString() throws { _ = try scanString() }
+    @inlinable
+    mutating func skipString() throws { _ = try scanString() }
 
     /// Reads the string literal at `i` (which is a quote).
-    private mutating func scanString() throws -> String {
+    @inlinable
+    mutating func scanString() throws -> String {
         let start = i
         i += 1
         let contentStart = i
@@ -605,7 +657,8 @@ public struct JSONReader {
         throw error("unterminated string", at: start)
     }
 
-    private mutating func hex4() throws -> UInt32 {
+    @inlinable
+    mutating func hex4() throws -> UInt32 {
         guard i + 4 <= bytes.count else { throw error("truncated \\u escape") }
         var v: UInt32 = 0
         for k in 0..<4 {
@@ -627,29 +680,36 @@ public struct JSONReader {
 // MARK: - Standard types
 
 extension String: JSONReadable {
+    @inlinable
     public static func read(from reader: inout JSONReader) throws -> String { try reader.readString() }
 }
 
 extension Bool: JSONReadable {
+    @inlinable
     public static func read(from reader: inout JSONReader) throws -> Bool { try reader.readBool() }
 }
 
 extension Double: JSONReadable {
+    @inlinable
     public static func read(from reader: inout JSONReader) throws -> Double { try reader.readDouble() }
 }
 
 extension Int: JSONReadable {
+    @inlinable
     public static func read(from reader: inout JSONReader) throws -> Int { try reader.readInteger() }
 }
 
 extension Int64: JSONReadable {
+    @inlinable
     public static func read(from reader: inout JSONReader) throws -> Int64 { try reader.readInteger() }
 }
 
 extension UInt64: JSONReadable {
+    @inlinable
     public static func read(from reader: inout JSONReader) throws -> UInt64 { try reader.readInteger() }
 }
 
 extension UInt32: JSONReadable {
+    @inlinable
     public static func read(from reader: inout JSONReader) throws -> UInt32 { try reader.readInteger() }
 }

@@ -1,9 +1,9 @@
 import Foundation
 
-/// A type the deterministic encoding (`CRDTCoding.encode`) writes by hand instead of through
+/// A type the deterministic encodings (`CRDTCoding.encode`, `JSONValue.encoded()`) write by hand instead of through
 /// `JSONEncoder`. `write(to:)` must produce exactly the bytes `JSONEncoder` with `.sortedKeys` and
 /// `.withoutEscapingSlashes` writes for the type's `Encodable` conformance (the CRDT tests compare
-/// the two on random values): persisted replicas and digests depend on those bytes.
+/// the two on random values): persisted replicas, digests and stored memory values depend on those bytes.
 public protocol JSONWritable {
     /// Appends the value's JSON.
     func write(to writer: inout JSONWriter) throws
@@ -27,14 +27,21 @@ public struct JSONWriter {
     public var bytes: [UInt8] = []
 
     /// An empty writer.
+    @inlinable
     public init() { bytes.reserveCapacity(128) }
 
+    /// A writer that appends to `bytes` (read them back from `bytes`).
+    @inlinable
+    public init(appendingTo bytes: [UInt8]) { self.bytes = bytes }
+
     /// Appends literal JSON (punctuation, a fixed key).
+    @inlinable
     public mutating func raw(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Appends a string literal.
+    @inlinable
     public mutating func string(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
         for b in s.utf8 {
@@ -56,12 +63,15 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    @usableFromInline
+    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Appends an integer.
+    @inlinable
     public mutating func integer<T: BinaryInteger>(_ v: T) { bytes.append(contentsOf: String(v).utf8) }
 
     /// Appends a boolean.
+    @inlinable
     public mutating func bool(_ b: Bool) { b ? raw("true") : raw("false") }
 
     /// Appends a double; throws for a non-finite one, which JSON cannot hold.
@@ -77,8 +87,16 @@ public struct JSONWriter {
         if let w = v as? any JSONWritable {
             try w.write(to: &self)
         } else {
-            bytes.append(contentsOf: try CRDTCoding.encodeWithFoundation(v))
+            bytes.append(contentsOf: try Self.encodeWithFoundation(v))
         }
+    }
+
+    /// `value` through `JSONEncoder` (`.sortedKeys`, `.withoutEscapingSlashes`): the reference
+    /// `JSONWritable` types are held to, and the path for types that do not write themselves.
+    public static func encodeWithFoundation<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
     }
 
     /// Appends an object with `dict`'s keys in UTF-8 byte order, each value written by `value`.
@@ -129,29 +147,36 @@ public struct JSONWriter {
 // MARK: - Standard types
 
 extension String: JSONWritable {
+    @inlinable
     public func write(to writer: inout JSONWriter) throws { writer.string(self) }
 }
 
 extension Bool: JSONWritable {
+    @inlinable
     public func write(to writer: inout JSONWriter) throws { writer.bool(self) }
 }
 
 extension Double: JSONWritable {
+    @inlinable
     public func write(to writer: inout JSONWriter) throws { try writer.double(self) }
 }
 
 extension Int: JSONWritable {
+    @inlinable
     public func write(to writer: inout JSONWriter) throws { writer.integer(self) }
 }
 
 extension Int64: JSONWritable {
+    @inlinable
     public func write(to writer: inout JSONWriter) throws { writer.integer(self) }
 }
 
 extension UInt64: JSONWritable {
+    @inlinable
     public func write(to writer: inout JSONWriter) throws { writer.integer(self) }
 }
 
 extension UInt32: JSONWritable {
+    @inlinable
     public func write(to writer: inout JSONWriter) throws { writer.integer(self) }
 }
