@@ -86,6 +86,22 @@ struct ReplicatorHealTests {
             let states = nodes.keys.sorted().compactMap { nodes[$0]?.values }
             return states.dropFirst().allSatisfy { $0 == states.first }
         }
+
+        /// Gossip re-admits `all` as peers on each of `order`, one node per tick, then ticks until
+        /// converged (at most 200 ticks in all); returns the ticks taken.
+        mutating func readmit(_ order: [ReplicaID], all: Set<ReplicaID>) -> Int {
+            var ticks = 0
+            for id in order {
+                peersChanged(id, all)
+                tick()
+                ticks += 1
+            }
+            while ticks < 200, !converged {
+                tick()
+                ticks += 1
+            }
+            return ticks
+        }
     }
 
     @Test func tenThousandKeysConvergeInAFewRoundsAfterReAdmission() {
@@ -108,16 +124,7 @@ struct ReplicatorHealTests {
         net.messages = 0
         net.bytes = 0
         net.kinds = [:]
-        var ticks = 0
-        for id in ["n3", "n1", "n2"] as [ReplicaID] {
-            net.peersChanged(id, Set(ids))
-            net.tick()
-            ticks += 1
-        }
-        while ticks < 200, !net.converged {
-            net.tick()
-            ticks += 1
-        }
+        let ticks = net.readmit(["n3", "n1", "n2"], all: Set(ids))
         let oneCopy = net.nodes["n1"]?.values.reduce(0) {
             $0 + $1.key.utf8.count + ((try? CRDTCoding.encode($1.value))?.count ?? 0)
         } ?? 0
@@ -159,16 +166,7 @@ struct ReplicatorHealTests {
         // not a resend of the whole backlog every tick (which was over 40 times what was written).
         #expect(heldBytes <= 2 * 3 * written, "held \(heldBytes) bytes; n3 wrote \(written)")
         net.heal()
-        var ticks = 0
-        for id in ["n1", "n2"] as [ReplicaID] {
-            net.peersChanged(id, Set(ids))
-            net.tick()
-            ticks += 1
-        }
-        while ticks < 200, !net.converged {
-            net.tick()
-            ticks += 1
-        }
+        let ticks = net.readmit(["n1", "n2"], all: Set(ids))
         #expect(net.converged)
         #expect(net.nodes["n1"]?.values.count == keys)
         #expect(ticks <= 10, "took \(ticks) ticks of 100 ms")

@@ -55,7 +55,8 @@ extension MemoryBus {
             if add, !members.contains(e) { members.append(e) }
             if !add { members.removeAll { $0 == e } }
         }
-        return members.sorted { $0.jsonString < $1.jsonString }
+        // Each member's text once, not once per comparison.
+        return members.map { ($0.jsonString, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }
 
