@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 
 /// The entries of a `deltas` or `state` message located in its bytes without decoding them: each
 /// key and the hash of its value's bytes, as `Replicator` hashes the values it holds.
@@ -65,7 +66,7 @@ public struct EntryIndex: Sendable {
         if !literal.contains(UInt8(ascii: "\\")) {
             return String(decoding: literal.dropFirst().dropLast(), as: UTF8.self)
         }
-        return try? JSONDecoder().decode(String.self, from: literal)
+        return try? JSONReader.read(literal) { try $0.readString() }
     }
 
     /// A minimal structural JSON scanner: strings (with escapes) and nesting, nothing decoded.

@@ -356,21 +356,10 @@ struct SplicedEntries {
         return out
     }
 
-    /// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
+    /// `s` as a JSON string literal, escaped as every other encoding here escapes it.
     static func quoted(_ s: String) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "\"")]
-        out.reserveCapacity(s.utf8.count + 2)
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += Array(#"\u00"#.utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xf)]]
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-        return out
+        var w = JSONWriter()
+        w.string(s)
+        return w.bytes
     }
 }

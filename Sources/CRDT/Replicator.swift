@@ -427,7 +427,10 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
                 }
             }
             let epoch = self.epoch, to = ownSeq
-            let encoded = joined.map { key, d in (key: key, value: d, bytes: (try? CRDTCoding.encode(d)) ?? Foundation.Data()) }
+            // A value that cannot be encoded (a non-finite number) is left out, not spliced empty.
+            let encoded = joined.compactMap { key, d in
+                (try? CRDTCoding.encode(d)).map { (key: key, value: d, bytes: $0) }
+            }
             out = sendEntries(encoded, to: peer) { last in .deltas(epoch: epoch, from: from, to: to, last: last) }
         } else {
             out = sendState(keys: values.keys.sorted(), covers: SequenceMark(epoch: epoch, seq: ownSeq), to: peer)
@@ -443,7 +446,7 @@ public struct Replicator<Value: DeltaReplicatedData>: Sendable {
         var entries: [(key: String, value: Value, bytes: Foundation.Data)] = []
         entries.reserveCapacity(keys.count)
         for key in keys {
-            guard let v = values[key], let e = digest.entry(of: key, in: values) else { continue }
+            guard let v = values[key], let e = digest.entry(of: key, in: values), !e.bytes.isEmpty else { continue }
             entries.append((key, v, e.bytes))
         }
         if entries.isEmpty && covers == nil { return [] }

@@ -182,22 +182,12 @@ extension ReplicatedMemory {
         }
     }
 
-    /// Persists the keys peers changed, in one transaction, from the encodings the replicator
-    /// keeps (no value is encoded again for this).
+    /// Persists the keys peers changed, in one transaction; retried at the next tick on failure.
     func flushDirty() async {
         guard !dirty.isEmpty else { return }
         let keys = dirty
         dirty = []
-        var rows: [(String, Data?)] = []
-        rows.reserveCapacity(keys.count)
-        for key in keys.sorted() {
-            guard let bytes = replicator.encoding(of: key) else { continue }
-            rows.append((key, bytes))
-        }
-        do {
-            try await store.save(rows)
-            state.withLock { s in for (key, bytes) in rows { s.setSize(key, bytes?.count) } }
-        } catch {
+        do { try await persist(keys) } catch {
             counters.persistFailures &+= 1
             dirty.formUnion(keys)
             log("replicated memory: cannot persist \(keys.count) received keys (retrying): \(error)")

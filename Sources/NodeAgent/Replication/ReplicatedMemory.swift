@@ -126,21 +126,27 @@ public actor ReplicatedMemory {
 
     /// Live entries whose key starts with `prefix`, sorted by key in UTF-8 byte order.
     public nonisolated func list(_ namespace: String, prefix: String = "") throws -> [MemoryRecord] {
+        try liveEntries(namespace, prefix: prefix)
+            .map { MemoryRecord(key: String(Substring($0.key)), entry: $0.entry) }
+            .sorted { JSONWriter.precedes($0.key, $1.key) }
+    }
+
+    /// The live entries of `namespace` whose key starts with `prefix`, in no order. Byte-wise
+    /// prefix tests: this runs over every key (a poll of a large namespace) under the replica's
+    /// lock, and `String`'s Unicode-aware comparisons cost several times more.
+    private nonisolated func liveEntries(_ namespace: String, prefix: String) throws -> [(key: Substring.UTF8View, entry: MemoryEntry)] {
         try validateNamespace(namespace)
         let now = clock()
         let head = Array((namespace + "/").utf8)
-        // Byte-wise prefix tests and sorting: this runs over every key (a poll of a large
-        // namespace), and `String`'s Unicode-aware comparisons cost several times more.
-        let out = state.withLock { s -> [MemoryRecord] in
-            var out: [MemoryRecord] = []
+        return state.withLock { s in
+            var out: [(key: Substring.UTF8View, entry: MemoryEntry)] = []
             for (rkey, v) in s.replicator.values where rkey.utf8.starts(with: head) {
-                let key = String(Substring(rkey.utf8.dropFirst(head.count)))
-                guard prefix.isEmpty || key.hasPrefix(prefix), let e = Self.read(v, now: now) else { continue }
-                out.append(MemoryRecord(key: key, entry: e))
+                let key = rkey.utf8.dropFirst(head.count)
+                guard prefix.isEmpty || Substring(key).hasPrefix(prefix), let e = Self.read(v, now: now) else { continue }
+                out.append((key, e))
             }
             return out
         }
-        return out.sorted { JSONWriter.precedes($0.key, $1.key) }
     }
 
     /// The count and a hash of the live entries whose key starts with `prefix`: equal summaries
@@ -148,26 +154,15 @@ public actor ReplicatedMemory {
     /// entry (key and value JSON), so it needs no sorting: a convergence check polls it while a
     /// heal runs, and it holds the replica's lock only to copy the values out.
     public nonisolated func summary(_ namespace: String, prefix: String = "") throws -> (count: Int, hash: UInt64) {
-        try validateNamespace(namespace)
-        let now = clock()
-        let head = Array((namespace + "/").utf8)
-        let live = state.withLock { s -> [(Substring.UTF8View, JSONValue)] in
-            var out: [(Substring.UTF8View, JSONValue)] = []
-            for (rkey, v) in s.replicator.values where rkey.utf8.starts(with: head) {
-                let key = rkey.utf8.dropFirst(head.count)
-                guard prefix.isEmpty || Substring(key).hasPrefix(prefix), let e = Self.read(v, now: now) else { continue }
-                out.append((key, e.value))
-            }
-            return out
-        }
+        let live = try liveEntries(namespace, prefix: prefix)
         var total: UInt64 = 0
         var bytes: [UInt8] = []
-        for (key, value) in live {
+        for (key, entry) in live {
             // One buffer per entry, hashed in one call: key, a zero byte, the value's JSON.
             bytes.removeAll(keepingCapacity: true)
             bytes.append(contentsOf: key)
             bytes.append(0)
-            if !value.write(into: &bytes) {
+            if !entry.value.write(into: &bytes) {
                 bytes.removeSubrange((key.count + 1)...)
                 bytes.append(contentsOf: "null".utf8)
             }
@@ -190,18 +185,13 @@ public actor ReplicatedMemory {
     /// Live keys per replicated namespace (namespaces without a live key are left out).
     public nonisolated func liveKeyCounts() -> [String: Int] {
         let now = clock()
+        let replicated = Set(options.namespaces.map { Substring($0) })
         return state.withLock { s in
             var counts: [Substring: Int] = [:]
-            var replicated: [Substring: Bool] = [:]
             for (rkey, v) in s.replicator.values {
                 guard let slash = rkey.utf8.firstIndex(of: UInt8(ascii: "/")) else { continue }
                 let ns = rkey[..<slash]
-                let known = replicated[ns] ?? {
-                    let r = isReplicated(String(ns))
-                    replicated[ns] = r
-                    return r
-                }()
-                guard known, Self.isLive(v, now: now) else { continue }
+                guard replicated.contains(ns), Self.isLive(v, now: now) else { continue }
                 counts[ns, default: 0] += 1
             }
             return Dictionary(uniqueKeysWithValues: counts.map { (String($0.key), $0.value) })
@@ -385,12 +375,16 @@ public actor ReplicatedMemory {
         }
     }
 
-    /// Writes the current state of `keys` to SQLite; returns once committed.
+    /// Writes the current state of `keys` to SQLite from the encodings the replicator keeps (a
+    /// value is not encoded again for this); returns once committed.
     func persist(_ keys: Set<String>) async throws {
         var rows: [(String, Data?)] = []
+        rows.reserveCapacity(keys.count)
         for key in keys.sorted() {
-            guard let v = replicator[key] else { continue }
-            rows.append((key, try CRDTCoding.encode(v)))
+            guard let bytes = replicator.encoding(of: key) else { continue }
+            // The index keeps no bytes for a value that does not encode: let the encoder say why.
+            if bytes.isEmpty, let v = replicator[key] { _ = try CRDTCoding.encode(v) }
+            rows.append((key, bytes))
         }
         do { try await store.save(rows) } catch {
             throw MemoryError.backend("replicated memory: \(error)")
