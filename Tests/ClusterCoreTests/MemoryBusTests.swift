@@ -312,6 +312,13 @@ struct NamespacesOnAnotherBus: ReplicatedNamespaceStore {
         try await bus.setReserved(namespace, key, value, ttl: ttl)
     }
     func delete(_ namespace: String, _ key: String) async throws -> Bool { try await bus.delete(namespace, key) }
+    func add(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
+        try await bus.addMembers(namespace, key, elements)
+    }
+    func remove(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
+        try await bus.removeMembers(namespace, key, elements)
+    }
+    func members(_ namespace: String, _ key: String) throws -> [JSONValue]? { try bus.members(namespace, key) }
     func clear(_ namespace: String) async throws -> Int {
         let n = try bus.list(namespace).count
         try await bus.clear(namespace)

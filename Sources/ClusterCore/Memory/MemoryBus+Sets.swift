@@ -28,18 +28,11 @@ extension MemoryBus {
             didWrite("memory.set", namespace, key)
             return members
         }
-        return try await Self.rewriteArray(key, elements, add: add, read: { try self.get(namespace, key) },
-                                           swap: { try await self.compareAndSet(namespace, key, expected: $0, new: $1) })
-    }
-
-    /// The set under `key` as a JSON array: read, change, compare-and-set, until no other writer
-    /// came in between.
-    static func rewriteArray(_ key: String, _ elements: [JSONValue], add: Bool, read: () throws -> JSONValue?,
-                             swap: (JSONValue?, JSONValue) async throws -> Bool) async throws -> [JSONValue] {
+        // A JSON array: read, change, compare-and-set, until no other writer came in between.
         while true {
-            let current = try read()
-            let members = try applying(elements, add: add, to: current, key: key)
-            if try await swap(current, .array(members)) { return members }
+            let current = try get(namespace, key)
+            let members = try Self.applying(elements, add: add, to: current, key: key)
+            if try await compareAndSet(namespace, key, expected: current, new: .array(members)) { return members }
         }
     }
 
@@ -57,25 +50,5 @@ extension MemoryBus {
         }
         // Each member's text once, not once per comparison.
         return members.map { ($0.jsonString, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
-    }
-}
-
-extension ReplicatedNamespaceStore {
-    /// A store without sets of its own keeps them as JSON arrays, by compare-and-set.
-    public func add(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
-        try await arrayMembers(namespace, key, elements, add: true)
-    }
-
-    public func remove(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue] {
-        try await arrayMembers(namespace, key, elements, add: false)
-    }
-
-    public func members(_ namespace: String, _ key: String) throws -> [JSONValue]? {
-        try entry(namespace, key)?.value.arrayValue
-    }
-
-    private func arrayMembers(_ namespace: String, _ key: String, _ elements: [JSONValue], add: Bool) async throws -> [JSONValue] {
-        try await MemoryBus.rewriteArray(key, elements, add: add, read: { try entry(namespace, key)?.value },
-                                         swap: { try await compareAndSet(namespace, key, expected: $0, new: $1, ttl: nil) })
     }
 }

@@ -44,8 +44,8 @@ public protocol ReplicatedNamespaceStore: Sendable {
     /// none), atomically with respect to other writes on this node. Not linearizable across nodes.
     func compareAndSet(_ namespace: String, _ key: String, expected: JSONValue?, new: JSONValue,
                        ttl: Duration?) async throws -> Bool
-    /// Adds `elements` to the set under the key; returns the members after, sorted. A default
-    /// (JSON arrays by compare-and-set) is provided; a replicated store keeps OR-sets.
+    /// Adds `elements` to the set under the key; returns the members after, sorted. A replicated
+    /// store keeps OR-sets, so a concurrent add on another node survives a remove.
     func add(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue]
     /// Removes `elements` from the set under the key; returns the members after, sorted.
     func remove(_ namespace: String, _ key: String, _ elements: [JSONValue]) async throws -> [JSONValue]

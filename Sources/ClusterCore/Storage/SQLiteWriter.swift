@@ -121,10 +121,11 @@ final class SQLiteWriter: Sendable {
         batch.reserveCapacity(64)
         while true {
             batch.removeAll(keepingCapacity: true)
-            var (enough, closed) = take(into: &batch, want: 1)
+            // With `want: 1`, an empty batch means closed and drained, or the wake-up is armed.
+            var (_, closed) = take(into: &batch, want: 1)
             if batch.isEmpty {
                 if closed { break }
-                if !enough { wake.wait() }
+                wake.wait()
                 continue
             }
             let start = DispatchTime.now().uptimeNanoseconds
@@ -285,7 +286,7 @@ final class SQLiteWriter: Sendable {
                 continue  // the rest of the batch gets a fresh transaction
             }
             commitStart = DispatchTime.now().uptimeNanoseconds
-                do {
+            do {
                 try connection.execute("COMMIT")
                 counters.transactions.wrappingAdd(1, ordering: .relaxed)
             } catch {
